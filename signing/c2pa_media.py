@@ -1,0 +1,362 @@
+"""Sign media with C2PA manifests and read them back as evidence (c2pa-python).
+
+One ``C2paMedia`` holds one c2pa ``Context`` built from explicit per-instance settings:
+the configured trust anchors, and no network use at all (remote manifests, OCSP and
+every other fetch are refused). Readers and builders borrow that context per call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import c2pa
+from cryptography import x509
+
+from signing.c2pa_certs import C2paSigningMaterial
+from signing.errors import (
+    KeyStoreError,
+    MalformedContent,
+    SigningError,
+    UnsupportedMediaType,
+)
+from signing.media import normalize_media_type
+
+SOFTWARE_AGENT = "TrustSeal"
+CLAIMS_LABEL = "org.trustseal.claims"
+REMOTE_NOT_FETCHED = "manifest.remote.notFetched"
+
+TRUSTED, VALID, INVALID, ABSENT = "Trusted", "Valid", "Invalid", "absent"
+
+# Every type below was signed and read back Trusted with c2pa-python 0.38.1 (c2pa-rs
+# 0.91.3); see tests/signing/test_c2pa_media.py.
+SIGNABLE_MEDIA_TYPES = frozenset(
+    {
+        "image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/avif",
+        "video/mp4", "application/pdf", "audio/wav",
+    }
+)  # fmt: skip
+# A detached manifest must bind to the bytes as given. c2pa rewrites a PDF even when it
+# does not embed (the sidecar then matches only c2pa's copy), so PDF is embed-only.
+SIDECAR_MEDIA_TYPES = SIGNABLE_MEDIA_TYPES - {"application/pdf"}
+
+
+@lru_cache(maxsize=1)
+def readable_media_types() -> frozenset[str]:
+    """Media types the installed c2pa library can read (MIME types only)."""
+    return frozenset(t for t in c2pa.Reader.get_supported_mime_types() if "/" in t)
+
+
+@dataclass(frozen=True)
+class SignedMedia:
+    """Signed content; ``manifest`` is set only for a detached (sidecar) manifest."""
+
+    data: bytes
+    manifest: bytes | None
+    media_type: str
+
+
+@dataclass(frozen=True)
+class C2paEvidence:
+    """What C2PA validation says about one piece of media.
+
+    ``state`` is c2pa's ``validation_state`` ("Trusted", "Valid", "Invalid") or "absent"
+    when there is no manifest to validate. ``failures`` and ``codes`` are the active
+    manifest's failure and success/informational status codes as c2pa reports them; a
+    "Valid" manifest lists ``signingCredential.untrusted`` among its failures because
+    its signer chains to no configured anchor. ``ingredient_failures`` are the failures
+    recorded for ingredients (for example a parent that was altered before re-signing).
+    """
+
+    state: str
+    signer: str | None = None
+    failures: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    manifest_label: str | None = None
+    claim_generator: str | None = None
+    title: str | None = None
+    actions: tuple[str, ...] = ()
+    remote_manifest_url: str | None = None
+    signer_issuer: str | None = None
+    ingredient_failures: tuple[str, ...] = ()
+    claims: dict[str, Any] | None = field(default=None, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+# One table from (operation, c2pa error) to ours. Anything unlisted is content that c2pa
+# cannot parse: the caller already checked that the media type itself is supported.
+_ERRORS: tuple[tuple[str, type[Exception], type[SigningError]], ...] = (
+    ("sign", c2pa.C2paError.Signature, KeyStoreError),  # certificate refused at signing
+)
+
+
+def _translate(error: c2pa.C2paError, media_type: str, doing: str) -> SigningError:
+    kind = next(
+        (ours for op, theirs, ours in _ERRORS if op == doing and isinstance(error, theirs)),
+        MalformedContent,
+    )
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return kind(f"c2pa cannot {doing} this {media_type}: {reason}")
+
+
+_REMOTE_URL = re.compile(r"(https?://[^\s\"'<>]+)")
+
+
+def _remote_manifest_url(error: c2pa.C2paError) -> str | None:
+    message = str(error)
+    if not (isinstance(error, c2pa.C2paError.RemoteManifest) or message.startswith("Remote")):
+        return None
+    found = _REMOTE_URL.search(message)
+    return found.group(1) if found else ""
+
+
+def c2pa_settings(trust_anchors_pem: bytes | None) -> dict[str, Any]:
+    """The c2pa settings used by ``C2paMedia``: explicit trust, no network access."""
+    settings: dict[str, Any] = {
+        "verify": {
+            "verify_trust": True,
+            "remote_manifest_fetch": False,
+            "ocsp_fetch": False,
+        },
+        "core": {"allowed_network_hosts": []},
+        "builder": {"thumbnail": {"enabled": False}},
+    }
+    if trust_anchors_pem is not None:
+        settings["trust"] = {"trust_anchors": _checked_anchors(trust_anchors_pem)}
+    return settings
+
+
+def _checked_anchors(pem: bytes) -> str:
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError as e:
+        raise KeyStoreError("trust anchor bundle is not a PEM certificate list") from e
+    if not certs:
+        raise KeyStoreError("trust anchor bundle holds no certificate")
+    return pem.decode("ascii")
+
+
+class C2paMedia:
+    """C2PA signing and reading with one fixed configuration.
+
+    ``trust_anchors_pem`` is the PEM bundle of roots whose signers count as Trusted;
+    without it nothing can be Trusted and validly signed media is Valid. ``signing``
+    enables :meth:`sign`. Close the instance (or use it as a context manager) to free
+    the native context.
+    """
+
+    def __init__(
+        self,
+        *,
+        trust_anchors_pem: bytes | None = None,
+        signing: C2paSigningMaterial | None = None,
+        generator_version: str | None = None,
+    ) -> None:
+        self._anchored = trust_anchors_pem is not None
+        self._generator: dict[str, str] = {"name": SOFTWARE_AGENT}
+        if generator_version:
+            self._generator["version"] = generator_version
+        signer = None
+        if signing is not None:
+            info = c2pa.C2paSignerInfo(
+                signing.alg, signing.cert_chain_pem, signing.private_key_pem, None
+            )
+            try:
+                signer = c2pa.Signer.from_info(info)
+            except c2pa.C2paError as e:
+                raise KeyStoreError(f"c2pa rejected the signing material: {e}") from e
+        settings = c2pa.Settings.from_dict(c2pa_settings(trust_anchors_pem))
+        try:
+            self._context = c2pa.Context(settings=settings, signer=signer)
+        except c2pa.C2paError as e:
+            raise KeyStoreError(f"c2pa rejected the configuration: {e}") from e
+        finally:
+            settings.close()
+
+    def close(self) -> None:
+        self._context.close()
+
+    def __enter__(self) -> C2paMedia:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def can_sign(self) -> bool:
+        return self._context.has_signer
+
+    def sign(
+        self,
+        data: bytes,
+        media_type: str,
+        *,
+        title: str | None = None,
+        sidecar: bool = False,
+        claims: dict[str, Any] | None = None,
+    ) -> SignedMedia:
+        """Attach a manifest recording that TrustSeal published ``data``.
+
+        The manifest opens ``data`` as its parent ingredient (so any manifest it already
+        carries stays in the provenance chain) and adds a ``c2pa.published`` action by
+        the TrustSeal software agent; ``claims`` (JSON-serialisable) is stored as the
+        ``org.trustseal.claims`` assertion. With ``sidecar`` the content is returned
+        unchanged and the manifest store comes back detached in ``manifest`` (only for
+        ``SIDECAR_MEDIA_TYPES``).
+        """
+        media_type = normalize_media_type(media_type)
+        if not self.can_sign:
+            raise KeyStoreError("no C2PA signing material configured")
+        if media_type not in SIGNABLE_MEDIA_TYPES:
+            raise UnsupportedMediaType(f"cannot embed a C2PA manifest in {media_type}")
+        if sidecar and media_type not in SIDECAR_MEDIA_TYPES:
+            raise UnsupportedMediaType(f"cannot detach a C2PA manifest from {media_type}")
+        if not data:
+            raise MalformedContent("empty content")
+        definition = self._definition(title, claims)
+        output = io.BytesIO()
+        try:
+            builder = c2pa.Builder(definition, context=self._context)
+            with builder:
+                builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
+                if sidecar:
+                    builder.set_no_embed()
+                manifest = builder.sign(media_type, io.BytesIO(data), output)
+        except c2pa.C2paError as e:
+            raise _translate(e, media_type, "sign") from e
+        if sidecar:
+            if output.getvalue() != data:
+                raise UnsupportedMediaType(f"c2pa rewrote this {media_type} for a sidecar")
+            return SignedMedia(data=data, manifest=manifest, media_type=media_type)
+        return SignedMedia(data=output.getvalue(), manifest=None, media_type=media_type)
+
+    def _definition(self, title: str | None, claims: dict[str, Any] | None) -> dict[str, Any]:
+        published = {"action": "c2pa.published", "softwareAgent": dict(self._generator)}
+        assertions: list[dict[str, Any]] = [
+            {"label": "c2pa.actions", "data": {"actions": [published]}}
+        ]
+        if claims is not None:
+            try:
+                json.dumps(claims, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"claims must be JSON-serialisable: {e}") from e
+            assertions.append({"label": CLAIMS_LABEL, "data": claims})
+        definition: dict[str, Any] = {
+            "claim_generator_info": [dict(self._generator)],
+            "assertions": assertions,
+        }
+        if title is not None:
+            definition["title"] = title
+        return definition
+
+    def read(
+        self, data: bytes, media_type: str, *, sidecar_manifest: bytes | None = None
+    ) -> C2paEvidence:
+        """Validate the C2PA manifest of ``data`` (embedded, or ``sidecar_manifest``).
+
+        Never touches the network: a manifest that lives only at a remote URL is
+        reported as absent with ``remote_manifest_url`` set and the code
+        ``manifest.remote.notFetched``; pass the fetched bytes as ``sidecar_manifest``.
+        """
+        media_type = normalize_media_type(media_type)
+        if media_type not in readable_media_types():
+            raise UnsupportedMediaType(f"c2pa cannot read {media_type}")
+        if not data:
+            raise MalformedContent("empty content")
+        try:
+            # (1) Parse the asset and its manifest store; validation runs here.
+            reader = c2pa.Reader(
+                media_type, io.BytesIO(data), sidecar_manifest, context=self._context
+            )
+        except c2pa.C2paError.ManifestNotFound:
+            return C2paEvidence(state=ABSENT)
+        except c2pa.C2paError as e:
+            url = _remote_manifest_url(e)
+            if url is not None:
+                return C2paEvidence(
+                    state=ABSENT, codes=(REMOTE_NOT_FETCHED,), remote_manifest_url=url or None
+                )
+            raise _translate(e, media_type, "read") from e
+        with reader:
+            try:
+                store = json.loads(reader.json())
+            except (c2pa.C2paError, ValueError) as e:
+                raise MalformedContent(f"c2pa cannot report on this {media_type}: {e}") from e
+        # (2) Map c2pa's verdict and status codes without reinterpreting them.
+        return _evidence(store, anchored=self._anchored)
+
+
+def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
+    label = store.get("active_manifest")
+    manifest = store.get("manifests", {}).get(label) or {}
+    results = store.get("validation_results") or {}
+    active = results.get("activeManifest") or {}
+    if results:
+        failures = _codes(active.get("failure"))
+    else:  # stores without validation_results only list failures
+        failures = _codes(store.get("validation_status"))
+    codes = _codes(active.get("success")) + _codes(active.get("informational"))
+    state = store.get("validation_state")
+    if state not in (TRUSTED, VALID, INVALID):
+        state = INVALID  # an unknown verdict is never taken as success
+    if state == TRUSTED and not anchored:
+        state = VALID  # trust may only come from anchors this service configured
+    signature = manifest.get("signature_info") or {}
+    return C2paEvidence(
+        state=state,
+        signer=signature.get("common_name") or signature.get("issuer"),
+        failures=tuple(dict.fromkeys(failures)),
+        codes=tuple(dict.fromkeys(codes)),
+        manifest_label=label,
+        claim_generator=_claim_generator(manifest),
+        title=manifest.get("title"),
+        actions=_actions(manifest),
+        signer_issuer=signature.get("issuer"),
+        ingredient_failures=_ingredient_failures(manifest, results),
+        claims=next(
+            (a.get("data") for a in _assertions(manifest) if a.get("label") == CLAIMS_LABEL),
+            None,
+        ),
+    )
+
+
+def _codes(statuses: Any) -> list[str]:
+    return [s["code"] for s in statuses or () if isinstance(s, dict) and "code" in s]
+
+
+def _assertions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in manifest.get("assertions") or () if isinstance(a, dict)]
+
+
+def _actions(manifest: dict[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    for assertion in _assertions(manifest):
+        if str(assertion.get("label", "")).split("__")[0] in ("c2pa.actions", "c2pa.actions.v2"):
+            actions = (assertion.get("data") or {}).get("actions") or ()
+            names += [a["action"] for a in actions if isinstance(a, dict) and "action" in a]
+    return tuple(names)
+
+
+def _claim_generator(manifest: dict[str, Any]) -> str | None:
+    infos = manifest.get("claim_generator_info") or ()
+    if infos and isinstance(infos[0], dict) and infos[0].get("name"):
+        version = infos[0].get("version")
+        return f"{infos[0]['name']}/{version}" if version else str(infos[0]["name"])
+    generator = manifest.get("claim_generator")
+    return str(generator) if generator else None
+
+
+def _ingredient_failures(manifest: dict[str, Any], results: dict[str, Any]) -> tuple[str, ...]:
+    codes: list[str] = []
+    for ingredient in manifest.get("ingredients") or ():
+        recorded = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
+        codes += _codes(recorded.get("failure"))
+    for delta in results.get("ingredientDeltas") or ():
+        codes += _codes((delta.get("validationDeltas") or {}).get("failure"))
+    return tuple(dict.fromkeys(codes))
