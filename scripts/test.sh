@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/services.sh
-bash tools/ensure_node_tools.sh
+bash tools/ensure_node_tools.sh >/dev/null
 export HF_HUB_OFFLINE=1
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy

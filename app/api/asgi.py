@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn workers: ``app.api.asgi:app``."""
+
+from app.api.main import create_app
+
+app = create_app()

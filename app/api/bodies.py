@@ -1,0 +1,67 @@
+"""Reading request bodies that may be JSON or multipart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+
+from app.errors import AppError, InvalidInput
+
+
+class UnsupportedBody(AppError):
+    status = 415
+    title = "Unsupported media type"
+
+
+M = TypeVar("M", bound=BaseModel)
+MULTIPART = "multipart/form-data"
+JSON = "application/json"
+
+
+def body_kind(request: Request) -> str:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == JSON or ctype.endswith("+json"):
+        return JSON
+    if ctype == MULTIPART:
+        return MULTIPART
+    raise UnsupportedBody("send multipart/form-data with a 'file' field, or a JSON body")
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    try:
+        data: Any = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"body is not valid JSON: {e}") from e
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}" if where else first["msg"]) from e
+
+
+async def read_upload(
+    request: Request, field: str = "file"
+) -> tuple[bytes, dict[str, str], dict[str, bytes]]:
+    """Return the file field's bytes, the other text fields and any other files."""
+    form = await request.form()
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput(f"multipart body needs a file field named {field!r}")
+    data = await upload.read()
+    texts: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for name, value in form.multi_items():
+        if name == field:
+            continue
+        if isinstance(value, UploadFile):
+            files[name] = await value.read()
+        else:
+            texts[name] = value
+    await form.close()
+    return data, texts, files

@@ -1,0 +1,56 @@
+"""Request dependencies, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app import services
+from app.engine import TrustEngine
+from app.errors import Forbidden, Unauthorized
+from app.models import ApiKey
+
+
+def get_engine(request: Request) -> TrustEngine:
+    engine: TrustEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[TrustEngine, Depends(get_engine)]
+
+
+async def get_api_key(
+    engine: EngineDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> ApiKey:
+    token = x_api_key
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise Unauthorized("use 'Authorization: Bearer <API key>'")
+        token = value.strip()
+    if not token:
+        raise Unauthorized("an API key is required")
+
+    def lookup() -> ApiKey:
+        with engine.db.session() as s:
+            return services.authenticate(s, token)
+
+    return await run_in_threadpool(lookup)
+
+
+def require_scope(scope: str) -> Callable[..., object]:
+    async def check(key: Annotated[ApiKey, Depends(get_api_key)]) -> ApiKey:
+        if scope not in key.scope_set and "admin" not in key.scope_set:
+            raise Forbidden(f"this API key lacks the {scope!r} scope")
+        return key
+
+    return check
+
+
+SignKeyDep = Annotated[ApiKey, Depends(require_scope("sign"))]
+AdminKeyDep = Annotated[ApiKey, Depends(require_scope("admin"))]

@@ -1,0 +1,23 @@
+"""GET /healthz: liveness, with a database round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.api.deps import EngineDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness")
+def healthz(engine: EngineDep) -> Any:
+    try:
+        with engine.db.session() as s:
+            s.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as e:
+        return JSONResponse({"status": "unhealthy", "database": type(e).__name__}, status_code=503)
+    return {"status": "ok", "database": "ok"}

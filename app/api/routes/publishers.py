@@ -1,0 +1,40 @@
+"""Publishers and their Ed25519 keys (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from app import services
+from app.api.deps import AdminKeyDep, EngineDep
+from app.api.schemas import PublisherRequest
+from app.models import Publisher
+
+router = APIRouter(tags=["publishers"])
+
+
+def publisher_doc(p: Publisher) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "key_id": p.key_id,
+        "public_key": p.public_key,
+        "created_at": p.created_at.isoformat(),
+    }
+
+
+@router.post("/v1/publishers", status_code=201, summary="Register a publisher")
+async def register(body: PublisherRequest, engine: EngineDep, _key: AdminKeyDep) -> dict[str, Any]:
+    def run() -> Publisher:
+        with engine.db.session() as s:
+            return services.register_publisher(s, body.name, body.public_key)
+
+    return publisher_doc(await run_in_threadpool(run))
+
+
+@router.get("/v1/publishers", summary="List publishers")
+def list_all(engine: EngineDep) -> list[dict[str, Any]]:
+    with engine.db.session() as s:
+        return [publisher_doc(p) for p in services.list_publishers(s)]

@@ -1,0 +1,75 @@
+"""POST /v1/sign: attach provenance to content, for holders of a ``sign`` API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.bodies import JSON, body_kind, read_json, read_upload
+from app.api.deps import EngineDep, SignKeyDep
+from app.api.schemas import SignRequest
+from app.engine import TrustEngine
+from app.errors import Forbidden
+from app.models import Publisher
+from signing.canonical import b64encode
+
+router = APIRouter(tags=["sign"])
+
+SIGN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string"},
+                        "sidecar": {"type": "boolean", "description": "detached .c2pa manifest"},
+                    },
+                }
+            },
+            "application/json": {"schema": SignRequest.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/v1/sign", openapi_extra=SIGN_BODY, summary="Sign content")
+async def sign(request: Request, engine: EngineDep, key: SignKeyDep) -> dict[str, Any]:
+    """Sign an upload (C2PA where the type allows, plus a signed record) or a text, or
+    store a record the key's publisher signed itself. The entry is queued for the log."""
+    publisher = await run_in_threadpool(_publisher_of, engine, key.publisher_id)
+    if body_kind(request) == JSON:
+        body = await read_json(request, SignRequest)
+        if body.record is not None:
+            if publisher is None:
+                raise Forbidden("only a publisher's API key can submit its own records")
+            result = await run_in_threadpool(engine.submit_record, body.record, publisher)
+        else:
+            assert body.text is not None
+            result = await run_in_threadpool(
+                engine.sign_text, body.text, publisher=publisher, claims=body.claims
+            )
+        return result.to_dict()
+    data, texts, _files = await read_upload(request)
+    sidecar = texts.get("sidecar", "").lower() in {"1", "true", "yes", "on"}
+    result = await run_in_threadpool(
+        lambda: engine.sign_bytes(
+            data, publisher=publisher, sidecar=sidecar, title=texts.get("title") or None
+        )
+    )
+    out = result.to_dict()
+    out["content_base64"] = b64encode(result.content) if result.content is not None else None
+    out["manifest_base64"] = b64encode(result.manifest) if result.manifest is not None else None
+    return out
+
+
+def _publisher_of(engine: TrustEngine, publisher_id: int | None) -> Publisher | None:
+    if publisher_id is None:
+        return None
+    with engine.db.session() as s:
+        return s.get(Publisher, publisher_id)

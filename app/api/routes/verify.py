@@ -1,0 +1,50 @@
+"""POST /v1/verify: a verdict for an upload, a text, or a known digest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.bodies import JSON, body_kind, read_json, read_upload
+from app.api.deps import EngineDep
+from app.api.schemas import VerifyRequest
+
+router = APIRouter(tags=["verify"])
+
+VERIFY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "manifest": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "sidecar C2PA manifest (.c2pa), optional",
+                        },
+                    },
+                }
+            },
+            "application/json": {"schema": VerifyRequest.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/v1/verify", openapi_extra=VERIFY_BODY, summary="Verify content")
+async def verify(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Answer with a signed verdict document for the content."""
+    if body_kind(request) == JSON:
+        body = await read_json(request, VerifyRequest)
+        if body.text is not None:
+            return await run_in_threadpool(engine.verify_text, body.text)
+        assert body.sha256 is not None
+        return await run_in_threadpool(engine.verify_sha256, body.sha256)
+    data, _texts, files = await read_upload(request)
+    return await run_in_threadpool(engine.verify_bytes, data, sidecar=files.get("manifest"))

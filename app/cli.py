@@ -1,0 +1,275 @@
+"""The ``trustseal`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from app import services
+from app.engine import TrustEngine
+from app.errors import classify
+from app.settings import Settings
+
+app = typer.Typer(
+    help="TrustSeal: content provenance and anti-spam verification.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+publisher_app = typer.Typer(
+    help="Register publishers and their Ed25519 keys.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="The service's own signing keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(publisher_app, name="publisher")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, then exit."""
+    sys.stderr.write(f"trustseal: {' '.join(message.split())}\n")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def engine_session() -> Iterator[TrustEngine]:
+    """Open the local engine; map every expected error to one line and exit code 2."""
+    try:
+        settings = Settings()
+    except ValueError as e:
+        fail(f"bad settings: {e}")
+    engine = None
+    try:
+        engine = TrustEngine.open(settings)
+        yield engine
+    except typer.Exit:
+        raise
+    except Exception as e:
+        mapped = classify(e)
+        if mapped is None:
+            raise
+        fail(mapped[2])
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the REST service."""
+    import uvicorn
+
+    try:
+        Settings().ensure_data_dir()
+    except (ValueError, OSError) as e:
+        fail(f"bad settings: {e}")
+    uvicorn.run("app.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def sign(
+    path: Annotated[Path | None, typer.Argument(help="file to sign")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="text to sign instead of a file")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="where to write")] = None,
+    sidecar: Annotated[bool, typer.Option(help="write a detached .c2pa manifest")] = False,
+    publisher: Annotated[str | None, typer.Option(help="registered publisher to sign for")] = None,
+    title: Annotated[str | None, typer.Option(help="title for the C2PA manifest")] = None,
+) -> None:
+    """Attach provenance and queue the item for the log; prints one JSON document."""
+    if (path is None) == (text is None):
+        fail("give a PATH or --text, not both")
+    with engine_session() as engine:
+        pub = None
+        if publisher:
+            with engine.db.session() as s:
+                pub = services.get_publisher(s, publisher)
+        if text is not None:
+            result = engine.sign_text(text, publisher=pub)
+            doc = result.to_dict()
+            if output:
+                _write(output, json.dumps(result.envelope, indent=2).encode())
+            doc["output"] = str(output) if output else None
+            print_json(doc)
+            return
+        assert path is not None
+        data = _read(path)
+        result = engine.sign_bytes(data, publisher=pub, sidecar=sidecar, title=title or path.name)
+        doc = result.to_dict()
+        if result.content is not None:
+            target = output or path.with_name(f"{path.stem}.signed{path.suffix}")
+            _write(target, result.content)
+            doc["output"] = str(target)
+        elif result.manifest is not None:
+            target = output or path.with_name(path.name + ".c2pa")
+            _write(target, result.manifest)
+            doc["output"] = str(target)
+        else:
+            target = output or path.with_name(path.name + ".record.json")
+            _write(target, json.dumps(result.envelope, indent=2).encode())
+            doc["output"] = str(target)
+        print_json(doc)
+
+
+@app.command()
+def verify(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files to verify")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="text to verify")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON verdict per line")] = False,
+) -> None:
+    """Print a verdict per item."""
+    items: list[tuple[str, Callable[[TrustEngine], dict[str, Any]]]] = []
+    for p in paths or []:
+        data = _read(p)
+        sidecar = p.with_name(p.name + ".c2pa")
+        manifest = _read(sidecar) if sidecar.is_file() else None
+        items.append((str(p), _verify_file(data, manifest)))
+    if text is not None:
+        items.append(("--text", lambda e: e.verify_text(text)))
+    if not items:
+        fail("give one or more PATHs or --text")
+    with engine_session() as engine:
+        for name, run in items:
+            doc = run(engine)
+            if as_json:
+                print_json(doc)
+            else:
+                _print_verdict(name, doc)
+
+
+def _verify_file(data: bytes, manifest: bytes | None) -> Callable[[TrustEngine], dict[str, Any]]:
+    return lambda engine: engine.verify_bytes(data, sidecar=manifest)
+
+
+STYLE = {
+    "trusted": "bold green",
+    "verified": "green",
+    "unverified": "yellow",
+    "suspicious": "dark_orange",
+    "spam": "red",
+    "tampered": "bold red",
+    "error": "red",
+}
+
+
+def _print_verdict(name: str, doc: dict[str, Any]) -> None:
+    verdict = doc["verdict"]
+    out.print(
+        f"[bold]{name}[/bold]  [{STYLE.get(verdict, 'white')}]{verdict}[/]  "
+        f"score {doc['score']:.2f}  sha256 {doc['sha256'][:16]}…",
+        highlight=False,
+    )
+    for reason in doc["reasons"]:
+        out.print(f"  - {reason}", highlight=False, markup=False)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="a label for the key")],
+    scope: Annotated[list[str], typer.Option("--scope", help="sign, moderate or admin")],
+    publisher: Annotated[str | None, typer.Option(help="publisher the key signs for")] = None,
+) -> None:
+    """Create an API key; the key is printed once and stored only as a hash."""
+    with engine_session() as engine, engine.db.session() as s:
+        new = services.create_api_key(s, name, scope, publisher)
+        print_json(
+            {
+                "id": new.row.id,
+                "name": name,
+                "scopes": sorted(new.row.scope_set),
+                "api_key": new.token,
+            }
+        )
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List API keys (never their secrets)."""
+    with engine_session() as engine, engine.db.session() as s:
+        for row in services.list_api_keys(s):
+            print_json(
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "prefix": row.prefix,
+                    "scopes": sorted(row.scope_set),
+                    "revoked": row.revoked_at is not None,
+                }
+            )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="id from 'apikey list'")]) -> None:
+    """Revoke an API key."""
+    with engine_session() as engine, engine.db.session() as s:
+        row = services.revoke_api_key(s, key_id)
+        print_json({"id": row.id, "revoked": True})
+
+
+@publisher_app.command("add")
+def publisher_add(
+    name: Annotated[str, typer.Argument(help="publisher name")],
+    public_key: Annotated[str, typer.Option(help="Ed25519 public key, base64")],
+) -> None:
+    """Register a publisher with its Ed25519 public key."""
+    with engine_session() as engine, engine.db.session() as s:
+        pub = services.register_publisher(s, name, public_key)
+        print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
+
+
+@publisher_app.command("list")
+def publisher_list() -> None:
+    """List registered publishers."""
+    with engine_session() as engine, engine.db.session() as s:
+        for pub in services.list_publishers(s):
+            print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="record, receipt or checkpoint")],
+) -> None:
+    """Start signing with a new key; old public keys keep verifying."""
+    with engine_session() as engine:
+        try:
+            key = engine.keys.rotate(purpose)
+        except ValueError as e:
+            fail(str(e))
+        print_json({"purpose": purpose, "key_id": key.key_id})
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+
+
+def main() -> None:
+    app()

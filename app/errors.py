@@ -1,0 +1,75 @@
+"""Errors of the application layer, and the one table that maps every error we
+expect to an HTTP status and a CLI exit code."""
+
+from __future__ import annotations
+
+from signing.errors import (
+    ChainUnavailable,
+    KeyStoreError,
+    MalformedContent,
+    SigningError,
+    UnsupportedMediaType,
+    VerificationError,
+)
+
+
+class AppError(Exception):
+    """Base class for application errors with a problem type and title."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    title = "Payload too large"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+
+
+class InvalidInput(AppError):
+    status = 422
+    title = "Invalid input"
+
+
+# (error class, HTTP status, title) — the first matching row wins.
+ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
+    (UnsupportedMediaType, 415, "Unsupported media type"),
+    (MalformedContent, 422, "Malformed content"),
+    (VerificationError, 422, "Verification failed"),
+    (ChainUnavailable, 503, "Chain unavailable"),
+    (KeyStoreError, 500, "Key store error"),
+    (SigningError, 422, "Signing error"),
+]
+
+
+def classify(exc: Exception) -> tuple[int, str, str] | None:
+    """Map an expected error to (status, title, detail); None for unexpected ones."""
+    if isinstance(exc, AppError):
+        return exc.status, exc.title, exc.detail
+    for cls, status, title in ERROR_TABLE:
+        if isinstance(exc, cls):
+            return status, title, str(exc)
+    return None

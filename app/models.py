@@ -1,0 +1,134 @@
+"""Database tables (SQLModel). Schema changes go through Alembic in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Publisher(SQLModel, table=True):
+    __tablename__ = "publishers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    key_id: str = Field(max_length=16, unique=True, index=True)
+    public_key: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=16, unique=True, index=True)
+    secret_hash: str = Field(max_length=64)
+    scopes: str = Field(max_length=200)
+    publisher_id: int | None = Field(default=None, foreign_key="publishers.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+
+class Item(SQLModel, table=True):
+    """Content the service has signed or been given a record for, by digest."""
+
+    __tablename__ = "items"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    media_type: str = Field(max_length=200)
+    size: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Record(SQLModel, table=True):
+    """A signed record envelope about an item."""
+
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("signature", name="uq_records_signature"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True, foreign_key="items.sha256")
+    key_id: str = Field(max_length=16, index=True)
+    publisher_id: int | None = Field(default=None, foreign_key="publishers.id")
+    signature: str = Field(max_length=100)
+    envelope: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LogEntry(SQLModel, table=True):
+    """An accepted entry waiting for, or placed in, the transparency log.
+
+    ``leaf_hash`` (hex) is fixed when the entry is accepted; ``leaf_index`` is null until
+    the sequencer integrates the entry.
+    """
+
+    __tablename__ = "log_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    record_id: int | None = Field(default=None, foreign_key="records.id", unique=True)
+    leaf_hash: str = Field(max_length=64)
+    leaf_index: int | None = Field(
+        default=None, sa_column=Column(BigInteger, unique=True, index=True, nullable=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TreeNode(SQLModel, table=True):
+    """The hash of a complete subtree: level 0 are leaves."""
+
+    __tablename__ = "tree_nodes"
+
+    level: int = Field(primary_key=True)
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed checkpoint, one per tree size the sequencer reached."""
+
+    __tablename__ = "checkpoints"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnchorRow(SQLModel, table=True):
+    """A checkpoint root published on an EVM chain."""
+
+    __tablename__ = "anchors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkpoint_size: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    contract: str = Field(max_length=42)
+    tx: str = Field(max_length=66, unique=True)
+    block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    block_hash: str = Field(max_length=66)
+    status: str = Field(max_length=16, default="anchored")  # anchored | reorged
+    confirmations: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    checked_at: datetime | None = None
+
+
+class ServiceState(SQLModel, table=True):
+    """Small named values the service keeps: the log lock row, the anchor contract."""
+
+    __tablename__ = "service_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)

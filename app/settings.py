@@ -1,0 +1,58 @@
+"""Service settings, read from ``TRUSTSEAL_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "trustseal"
+
+
+class Settings(BaseSettings):
+    """One settings object, built once and passed explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUSTSEAL_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    trust_anchors: Path | None = None
+    chain_rpc_url: str | None = None
+    chain_private_key: SecretStr | None = None
+    # Operator-supplied C2PA signing chain (PEM) and key; generated locally when unset.
+    c2pa_cert_chain: Path | None = None
+    c2pa_private_key: Path | None = None
+    c2pa_alg: Literal["es256", "ed25519"] = "es256"
+    log_origin: str = "trustseal.local/log"
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_text_chars: int = Field(default=100_000, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if bool(self.c2pa_cert_chain) != bool(self.c2pa_private_key):
+            raise ValueError("set both TRUSTSEAL_C2PA_CERT_CHAIN and TRUSTSEAL_C2PA_PRIVATE_KEY")
+        if self.environment == "production" and (
+            not self.database_url or self.database_url.startswith("sqlite")
+        ):
+            raise ValueError("production needs TRUSTSEAL_DATABASE_URL set to a server database")
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'trustseal.db'}"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

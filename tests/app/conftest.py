@@ -1,0 +1,53 @@
+"""Fixtures for the application layer: an engine on a temporary data dir, and a client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import services
+from app.api.main import create_app
+from app.engine import TrustEngine
+from app.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[TrustEngine]:
+    eng = TrustEngine.open(settings)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def client(engine: TrustEngine) -> Iterator[TestClient]:
+    with TestClient(create_app(engine=engine), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def sign_token(engine: TrustEngine) -> str:
+    with engine.db.session() as s:
+        return services.create_api_key(s, "signer", ["sign"]).token
+
+
+@pytest.fixture
+def admin_token(engine: TrustEngine) -> str:
+    with engine.db.session() as s:
+        return services.create_api_key(s, "admin", ["admin"]).token
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,107 @@
+"""The command line as a user runs it: real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import media_factory
+from tests.tamper import flip_content_byte
+
+TRUSTSEAL = str(Path(sys.executable).parent / "trustseal")
+
+
+def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTSEAL_")}
+    environ.update({"TRUSTSEAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env})
+    return subprocess.run(
+        [TRUSTSEAL, *args], capture_output=True, text=True, env=environ, timeout=120, check=False
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_sign_and_verify_a_jpeg(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(media_factory.make_jpeg())
+    proc = run(["sign", str(photo)], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    signed = Path(doc["output"])
+    assert signed.exists() and signed.name == "photo.signed.jpg"
+    assert len(doc["sha256"]) == 64
+
+    proc = run(["verify", "--json", str(signed), str(photo)], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [d["verdict"] for d in lines] == ["verified", "unverified"]
+    assert lines[0]["sha256"] == doc["sha256"]
+    assert lines[0]["provenance"]["c2pa"]["state"] == "Valid"
+
+    tampered = tmp_path / "tampered.jpg"
+    tampered.write_bytes(flip_content_byte(signed.read_bytes(), "image/jpeg"))
+    proc = run(["verify", str(tampered)], data_dir)
+    assert proc.returncode == 0
+    assert "tampered" in proc.stdout
+
+
+def test_sign_text_and_verify_text(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    proc = run(["sign", "--text", "A post worth keeping"], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["record"]["record"]["media_type"].startswith("text/plain")
+    proc = run(["verify", "--json", "--text", "A post worth keeping"], data_dir)
+    assert json.loads(proc.stdout)["provenance"]["record"]["valid"] is True
+
+
+def test_sidecar_written_beside_and_used_by_verify(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    photo = tmp_path / "p.png"
+    photo.write_bytes(media_factory.make_png())
+    proc = run(["sign", "--sidecar", str(photo)], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert Path(json.loads(proc.stdout)["output"]) == tmp_path / "p.png.c2pa"
+    proc = run(["verify", "--json", str(photo)], data_dir)
+    assert json.loads(proc.stdout)["provenance"]["c2pa"]["state"] == "Valid"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("random.bin", os.urandom(2048)), ("cut.jpg", media_factory.make_jpeg(200, 200)[:700])],
+)
+def test_bad_files_exit_2_with_one_line(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert_one_line_error(run(["verify", str(path)], tmp_path / "data"))
+
+
+def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
+    assert_one_line_error(run(["verify", str(tmp_path / "nope.jpg")], tmp_path / "data"))
+    assert_one_line_error(run(["sign"], tmp_path / "data"))
+    assert_one_line_error(run(["keys", "rotate", "bogus"], tmp_path / "data"))
+
+
+def test_bad_settings_exit_2(tmp_path: Path) -> None:
+    proc = run(["verify", "--text", "x"], tmp_path / "data", TRUSTSEAL_ENVIRONMENT="production")
+    assert_one_line_error(proc)
+
+
+def test_apikey_lifecycle(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    created = json.loads(run(["apikey", "create", "ci", "--scope", "sign"], data_dir).stdout)
+    assert created["api_key"].startswith("ts_")
+    listed = run(["apikey", "list"], data_dir).stdout
+    assert created["api_key"] not in listed and '"revoked": false' in listed
+    assert run(["apikey", "revoke", str(created["id"])], data_dir).returncode == 0
+    assert '"revoked": true' in run(["apikey", "list"], data_dir).stdout
+    assert_one_line_error(run(["apikey", "create", "x", "--scope", "root"], data_dir))
