@@ -9,22 +9,37 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from nacl.signing import VerifyKey
+from sqlalchemy import select
+
 from app import services
+from app.anchoring import Anchorer
 from app.db import Database
-from app.errors import PayloadTooLarge
-from app.models import Publisher
+from app.errors import Conflict, PayloadTooLarge
+from app.log import TransparencyLog
+from app.models import AnchorRow, Publisher
 from app.policy import POLICY_VERSION, Evidence, decide
 from app.receipts import sign_verdict
 from app.settings import Settings
+from signing.anchor import is_development_chain
+from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
 from signing.c2pa_certs import (
     C2paSigningMaterial,
     create_or_load_local_chain,
     load_operator_chain,
 )
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES, C2paMedia
-from signing.errors import MalformedContent, UnsupportedMediaType
+from signing.c2pa_proof import (
+    PROOF_MEDIA_TYPES,
+    active_manifest_label,
+    attach_proof,
+    read_attached_proof,
+)
+from signing.canonical import b64decode
+from signing.errors import ChainUnavailable, MalformedContent, UnsupportedMediaType
 from signing.keys import KeyRing
 from signing.media import check_structure, sniff_media_type
+from signing.note import NoteSigner, NoteVerifier
 from signing.records import (
     KeyOwner,
     RecordEvidence,
@@ -35,6 +50,7 @@ from signing.records import (
     verify_record,
 )
 
+ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 TEXT_TYPE = "text/plain; charset=utf-8"
 SERVICE_NAME = "TrustSeal service"
 
@@ -75,9 +91,13 @@ class TrustEngine:
     ):
         self.settings = settings
         self.c2pa_material = c2pa_material
+        self.anchors_pem = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
         self.db = db
         self.keys = keys
         self.c2pa = c2pa
+        signer = NoteSigner(settings.log_origin, keys.current("checkpoint").signing_key)
+        self.log = TransparencyLog(db, settings.log_origin, signer)
+        self.anchorer = Anchorer.from_settings(settings, db, self.log)
 
     @classmethod
     def open(cls, settings: Settings) -> TrustEngine:
@@ -109,12 +129,33 @@ class TrustEngine:
         return KeyOwner(services.parse_public_key(pub.public_key), pub.name)
 
     def public_keys(self) -> dict[str, Any]:
+        """Everything a verifier pins: publish it, and check bundles offline against it."""
+        with self.db.session() as s:
+            publishers = [
+                {"name": p.name, "key_id": p.key_id, "public_key": p.public_key}
+                for p in services.list_publishers(s)
+                if p.revoked_at is None
+            ]
         return {
             "records": self.keys.public_keys("record"),
             "receipts": self.keys.public_keys("receipt"),
             "checkpoints": self.keys.public_keys("checkpoint"),
+            "log": {
+                "origin": self.settings.log_origin,
+                "verifiers": [v.to_string() for v in self.pinned_keys().checkpoint_verifiers],
+            },
+            "chain": self.chain_info(),
+            "publishers": publishers,
             "c2pa": {"certificate_chain": self.c2pa_material.cert_chain_pem.decode()},
         }
+
+    def chain_info(self) -> dict[str, Any] | None:
+        if self.anchorer is None:
+            return None
+        try:
+            return self.anchorer.chain_info()
+        except ChainUnavailable:
+            return {"status": "unavailable"}
 
     # --- signing --------------------------------------------------------------------
 
@@ -138,6 +179,8 @@ class TrustEngine:
         record_claims = dict(claims or {})
         if embedded or manifest is not None:
             record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"
+        if embedded:
+            record_claims["c2pa_manifest"] = active_manifest_label(content, media_type)
         result = self._record(content, media_type, publisher, record_claims)
         result.c2pa_embedded = embedded
         result.manifest = manifest
@@ -194,6 +237,31 @@ class TrustEngine:
             )
         return SignResult(sha, media_type, len(data), envelope, entry.id)
 
+    def attach_proof(self, data: bytes) -> bytes:
+        """The file with its proof bundle in a C2PA update manifest."""
+        media_type = self._media_type(data)
+        if media_type not in PROOF_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"a proof can be attached to {', '.join(sorted(PROOF_MEDIA_TYPES))}, "
+                f"not {media_type}"
+            )
+        bundle = self._bundle_or_fail(sha256_hex(data))
+        return attach_proof(
+            self.c2pa_material, data, media_type, bundle, trust_anchors_pem=self.anchors_pem
+        )
+
+    def attach_text_proof(self, text: str) -> dict[str, Any]:
+        """The text's record envelope with its proof bundle beside the signature."""
+        bundle = self._bundle_or_fail(sha256_hex(self._text_bytes(text)))
+        return {**bundle["envelope"], "proof": bundle}
+
+    def _bundle_or_fail(self, sha256: str) -> dict[str, Any]:
+        self.log.sequence_all()
+        bundle = self.log.bundle_for(sha256)
+        if bundle is None:
+            raise Conflict("the item's log entry is not yet in a signed checkpoint")
+        return bundle
+
     # --- verification ---------------------------------------------------------------
 
     def verify_bytes(self, data: bytes, *, sidecar: bytes | None = None) -> dict[str, Any]:
@@ -219,7 +287,24 @@ class TrustEngine:
             ev.c2pa = None
         if ev.c2pa is None or ev.c2pa.state == "absent":
             check_structure(data, sniffed)
+        elif sniffed in PROOF_MEDIA_TYPES:
+            self._add_attached_proof(ev, data)
         return self._verdict(ev)
+
+    def _add_attached_proof(self, ev: Evidence, data: bytes) -> None:
+        """Use a proof bundle the file carries, with no look-up in this service's log."""
+        attached = read_attached_proof(data, ev.media_type, trust_anchors_pem=self.anchors_pem)
+        if attached is None:
+            return
+        checked = verify_bundle(
+            attached.bundle,
+            self.pinned_keys(),
+            content_sha256=None,
+            content_manifest=(attached.parent_manifest_label, attached.state),
+        )
+        if checked.record is not None:
+            ev.records = [checked.record]
+        self._set_log(ev, attached.bundle, checked, source="attached")
 
     def verify_text(self, text: str) -> dict[str, Any]:
         data = self._text_bytes(text)
@@ -253,7 +338,7 @@ class TrustEngine:
                 "record": best.to_dict() if best else None,
                 "records": len(ev.records),
                 "log": ev.log,
-                "anchor": None,
+                "anchor": ev.anchor,
             },
             "content": {"spam_probability": None, "campaign": None},
             "policy_version": POLICY_VERSION,
@@ -269,16 +354,73 @@ class TrustEngine:
             verify_record(json.loads(r.envelope), self.resolve_key, content_sha256=ev.sha256)
             for r in rows
         ]
-        placed = [e for e in entries if e is not None]
-        if placed:
-            first = placed[0]
+        if any(e is not None for e in entries):
+            self._add_log_evidence(ev)
+
+    def _add_log_evidence(self, ev: Evidence) -> None:
+        """Inclusion checked here, as a client would: proof against the signed checkpoint."""
+        bundle = self.log.bundle_for(ev.sha256)
+        if bundle is None:
             ev.log = {
-                "entry": first.id,
-                "index": first.leaf_index,
+                "index": None,
                 "checkpoint": None,
                 "inclusion_verified": False,
-                "status": "queued" if first.leaf_index is None else "sequenced",
+                "status": "queued",
             }
+            return
+        checked = verify_bundle(bundle, self.pinned_keys(), content_sha256=ev.sha256)
+        self._set_log(ev, bundle, checked, source="service")
+
+    def _set_log(
+        self, ev: Evidence, bundle: dict[str, Any], checked: BundleEvidence, *, source: str
+    ) -> None:
+        cp = checked.checkpoint
+        ev.log = {
+            "index": bundle["leaf_index"],
+            "tree_size": cp.size if cp else None,
+            "checkpoint": bundle["checkpoint"],
+            "inclusion_verified": "log.inclusion.verified" in checked.passed,
+            "status": "logged" if checked.ok else "invalid",
+            "proof_source": source,
+            "codes": checked.passed + checked.failed,
+        }
+        if bundle["anchor"] is not None:
+            ev.anchor = self._anchor_doc(bundle["anchor"])
+
+    def _anchor_doc(self, anchor: dict[str, Any]) -> dict[str, Any]:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
+                    ANCHORS.c.tx == anchor["tx"]
+                )
+            ).first()
+        development = is_development_chain(int(anchor["chain_id"]))
+        confirmations = int(row.confirmations) if row else 0
+        return {
+            "chain_id": anchor["chain_id"],
+            "contract": anchor["contract"],
+            "tx": anchor["tx"],
+            "block": anchor["block"],
+            "confirmations": confirmations,
+            "required_confirmations": self.settings.chain_min_confirmations,
+            "development": development,
+            "status": row.status if row else "unknown",
+            "checked_at": row.checked_at.isoformat() if row and row.checked_at else None,
+        }
+
+    def pinned_keys(self) -> PinnedKeys:
+        verifiers = [
+            NoteVerifier.for_key(
+                self.settings.log_origin, VerifyKey(b64decode(str(k["public_key"])))
+            )
+            for k in self.keys.public_keys("checkpoint")
+        ]
+        return PinnedKeys(
+            origin=self.settings.log_origin,
+            checkpoint_verifiers=verifiers,
+            record_keys=self.resolve_key,
+            min_confirmations=self.settings.chain_min_confirmations,
+        )
 
     # --- helpers --------------------------------------------------------------------
 

@@ -86,12 +86,11 @@ class LogEntry(SQLModel, table=True):
 
 
 class TreeNode(SQLModel, table=True):
-    """The hash of a complete subtree: level 0 are leaves."""
+    """The hash of a complete subtree; ``id`` packs (level, index) as level << 56 | index."""
 
     __tablename__ = "tree_nodes"
 
-    level: int = Field(primary_key=True)
-    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 

@@ -17,6 +17,7 @@ checkpoint is "queued", not "logged".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from signing.c2pa_media import C2paEvidence
 from signing.records import RecordEvidence
@@ -33,7 +34,8 @@ class Evidence:
     size: int
     c2pa: C2paEvidence | None = None
     records: list[RecordEvidence] = field(default_factory=list)
-    log: dict[str, object] | None = None
+    log: dict[str, Any] | None = None
+    anchor: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -90,6 +92,36 @@ def decide(ev: Evidence) -> Decision:
         reasons.append("a record signed by an unregistered key was found; it is not attributed")
     if verdict == "unverified" and not ev.records and (c2pa is None or c2pa.state == "absent"):
         reasons.append("no provenance found for this content")
-    if ev.log is not None and ev.log.get("status") == "queued":
-        reasons.append("log entry queued, not yet in a signed checkpoint")
+    reasons += _log_reasons(ev)
     return Decision(verdict, score, reasons + ev.notes)
+
+
+def _log_reasons(ev: Evidence) -> list[str]:
+    """What the log and the chain show, never more."""
+    if ev.log is None:
+        return []
+    if ev.log.get("status") == "queued":
+        return ["log entry queued, not yet in a signed checkpoint"]
+    if not ev.log.get("inclusion_verified"):
+        return ["log inclusion could not be verified"]
+    out = [
+        f"logged at index {ev.log['index']} of a signed checkpoint of size {ev.log['tree_size']}"
+    ]
+    anchor = ev.anchor
+    if anchor is None:
+        out.append("logged, not anchored")
+    elif anchor["status"] != "anchored":
+        out.append("chain anchor lost (reorganised); re-anchoring pending")
+    elif anchor["development"]:
+        out.append(f"anchored on development chain {anchor['chain_id']} (not public evidence)")
+    elif anchor["confirmations"] < anchor["required_confirmations"]:
+        out.append(
+            f"anchored on chain {anchor['chain_id']} with {anchor['confirmations']} of "
+            f"{anchor['required_confirmations']} required confirmations"
+        )
+    else:
+        out.append(
+            f"anchored on chain {anchor['chain_id']} in block {anchor['block']} "
+            f"({anchor['confirmations']} confirmations)"
+        )
+    return out

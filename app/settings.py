@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     c2pa_cert_chain: Path | None = None
     c2pa_private_key: Path | None = None
     c2pa_alg: Literal["es256", "ed25519"] = "es256"
-    log_origin: str = "trustseal.local/log"
+    chain_contract: str | None = None
+    chain_min_confirmations: int = Field(default=1, ge=1)
+    log_origin: str = Field(default="trustseal.local/log", pattern=r"^[^\s+]+$")
+    log_worker: bool = True
+    sequence_interval_seconds: float = Field(default=1.0, gt=0)
+    anchor_interval_seconds: float = Field(default=30.0, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_text_chars: int = Field(default=100_000, gt=0)
 

@@ -243,12 +243,15 @@ class ChainClient:
     def from_rpc_url(
         cls,
         url: str,
-        private_key: str | bytes,
+        private_key: str | bytes | None,
         *,
         contract_address: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Self:
-        """A client for a JSON-RPC endpoint over HTTP(S); requests give up after ``timeout``."""
+        """A client for a JSON-RPC endpoint over HTTP(S); requests give up after ``timeout``.
+
+        Without ``private_key`` the client only reads: it has a throwaway, unfunded account.
+        """
         if not url.startswith(("http://", "https://")):
             raise ValueError("only http(s) JSON-RPC endpoints are supported")
         provider = Web3.HTTPProvider(
@@ -257,7 +260,7 @@ class ChainClient:
         w3 = Web3(provider)
         # Some chains (Polygon PoS, BSC, Clique) put more than 32 bytes in extraData.
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-        signer = Account.from_key(private_key)
+        signer = Account.from_key(private_key) if private_key else Account.create()
         return cls(w3, signer, contract_address=contract_address, timeout=timeout)
 
     @classmethod

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.limits import BodySizeLimit
-from app.api.routes import health, items, keys, publishers, sign, verify
+from app.api.routes import health, items, keys, log, publishers, sign, verify
 from app.engine import TrustEngine
 from app.settings import Settings
+from app.worker import LogWorker
 
 
 def create_app(settings: Settings | None = None, engine: TrustEngine | None = None) -> FastAPI:
@@ -21,12 +22,23 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = engine or TrustEngine.open(settings)
+        app.state.engine = eng = engine or TrustEngine.open(settings)
+        worker = None
+        if eng.settings.log_worker:
+            worker = LogWorker(
+                eng.log,
+                eng.anchorer,
+                sequence_interval=eng.settings.sequence_interval_seconds,
+                anchor_interval=eng.settings.anchor_interval_seconds,
+            )
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if owned:
-                app.state.engine.close()
+                eng.close()
 
     app = FastAPI(
         title="TrustSeal",
@@ -35,7 +47,7 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (verify, sign, items, keys, publishers, health):
+    for module in (verify, sign, items, log, keys, publishers, health):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
     return app

@@ -76,10 +76,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "tree_nodes",
-        sa.Column("level", sa.Integer(), nullable=False),
-        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("level", "idx"),
+        sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "api_keys",

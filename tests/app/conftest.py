@@ -16,7 +16,8 @@ from app.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    # the background log worker is tested on its own; here sequencing is explicit
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, log_worker=False)
 
 
 @pytest.fixture

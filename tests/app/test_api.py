@@ -322,3 +322,21 @@ def sign_file_text(client: TestClient, token: str) -> str:
     return client.post(
         "/v1/sign", files={"file": ("a.jpg", media_factory.make_jpeg())}, headers=auth(token)
     ).text
+
+
+def test_remote_manifest_answered_without_network(client: TestClient, engine: TrustEngine) -> None:
+    from tests.signing.conftest import CountingServer
+    from tests.signing.test_c2pa_media import _sign_with_remote_url
+
+    server = CountingServer()
+    try:
+        asset, _manifest = _sign_with_remote_url(engine.c2pa_material, server.url)
+        r = verify_file(client, asset)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert server.requests == []
+        assert doc["provenance"]["c2pa"]["remote_manifest_url"] == server.url
+        assert doc["verdict"] == "unverified"
+        assert any("remote URL" in reason for reason in doc["reasons"])
+    finally:
+        server.close()

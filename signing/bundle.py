@@ -1,0 +1,231 @@
+"""Proof bundles: everything needed to check, offline, that an item is in the log.
+
+A bundle holds the item's signed record envelope, its leaf index, the inclusion proof,
+the signed checkpoint that proof leads to, and that checkpoint's chain anchor if any.
+:func:`verify_bundle` is a pure function of the bundle, the content digest, pinned keys
+and (for the anchor only) an injected chain client.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from signing.anchor import AnchorEvidence, AnchorRecord, ChainClient, verify_anchor
+from signing.checkpoint import Checkpoint, check_consistent, verify_checkpoint
+from signing.errors import MalformedContent, VerificationError
+from signing.merkle import verify_inclusion
+from signing.note import NoteVerifier
+from signing.records import KeyResolver, RecordEvidence, parse_envelope, record_leaf_hash
+from signing.records import verify_record as check_record
+
+BUNDLE_TYPE = "trustseal.proof/v1"
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def make_bundle(
+    *,
+    envelope: Mapping[str, Any],
+    leaf_index: int,
+    checkpoint_note: str,
+    inclusion_proof: Sequence[bytes],
+    anchor: AnchorRecord | None,
+) -> dict[str, Any]:
+    return {
+        "type": BUNDLE_TYPE,
+        "envelope": {"record": envelope["record"], "signature": envelope["signature"]},
+        "leaf_index": leaf_index,
+        "inclusion_proof": [base64.b64encode(h).decode("ascii") for h in inclusion_proof],
+        "checkpoint": checkpoint_note,
+        "anchor": anchor.to_dict() if anchor else None,
+    }
+
+
+@dataclass(frozen=True)
+class PinnedKeys:
+    """What a verifier trusts, fixed before it looks at any bundle."""
+
+    origin: str
+    checkpoint_verifiers: Sequence[NoteVerifier]
+    record_keys: KeyResolver
+    chain_id: int | None = None
+    contract: str | None = None
+    min_confirmations: int = 1
+    allow_untrusted_dev_chain: bool = False
+
+
+@dataclass
+class BundleEvidence:
+    """Every check, with its reason code. ``ok`` only if none failed."""
+
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    sha256: str | None = None
+    leaf_index: int | None = None
+    checkpoint: Checkpoint | None = None
+    record: RecordEvidence | None = None
+    anchor: AnchorEvidence | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def fail(self, code: str, detail: str = "") -> BundleEvidence:
+        self.failed.append(code)
+        if detail:
+            self.details.append(f"{code}: {detail}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "passed": self.passed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "details": self.details,
+            "sha256": self.sha256,
+            "leaf_index": self.leaf_index,
+            "tree_size": self.checkpoint.size if self.checkpoint else None,
+            "record": self.record.to_dict() if self.record else None,
+            "anchor": self.anchor.to_dict() if self.anchor else None,
+        }
+
+
+def parse_bundle(bundle: Any) -> tuple[dict[str, Any], int, list[bytes], str, AnchorRecord | None]:
+    if not isinstance(bundle, dict) or bundle.get("type") != BUNDLE_TYPE:
+        raise MalformedContent(f"not a {BUNDLE_TYPE} bundle")
+    envelope = bundle.get("envelope")
+    parse_envelope(envelope)
+    assert isinstance(envelope, dict)
+    index = bundle.get("leaf_index")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise MalformedContent("bundle leaf_index must be a non-negative integer")
+    raw_proof = bundle.get("inclusion_proof")
+    if not isinstance(raw_proof, list) or not all(isinstance(h, str) for h in raw_proof):
+        raise MalformedContent("bundle inclusion_proof must be a list of base64 hashes")
+    try:
+        proof = [base64.b64decode(h, validate=True) for h in raw_proof]
+    except (binascii.Error, ValueError) as e:
+        raise MalformedContent("bundle inclusion_proof is not base64") from e
+    note = bundle.get("checkpoint")
+    if not isinstance(note, str):
+        raise MalformedContent("bundle checkpoint must be a signed note")
+    anchor_data = bundle.get("anchor")
+    anchor = AnchorRecord.from_dict(anchor_data) if anchor_data is not None else None
+    return envelope, index, proof, note, anchor
+
+
+def verify_bundle(
+    bundle: Any,
+    keys: PinnedKeys,
+    *,
+    content_sha256: str | None,
+    content_manifest: tuple[str, str] | None = None,
+    chain: ChainClient | None = None,
+    previous: Checkpoint | None = None,
+    consistency_proof: Sequence[bytes] = (),
+) -> BundleEvidence:
+    """Check a bundle. Raises :class:`MalformedContent` only for unparseable input;
+    every failed check is a reason code in the evidence.
+
+    ``content_manifest`` is ``(original manifest label, validation state)`` read from a
+    file that carries the bundle itself; it stands in for the digest, which the attached
+    manifest changed.
+    """
+    # (1) well formed
+    envelope, index, proof, note, anchor = parse_bundle(bundle)
+    ev = BundleEvidence(sha256=envelope["record"]["sha256"], leaf_index=index)
+    # (2) the content is the one the record names (leaf recomputed, never taken from it):
+    # by digest, or for media carrying this bundle in a C2PA update manifest, by the
+    # original manifest (whose hard binding C2PA validated) that the record names
+    if content_manifest is not None:
+        label, state = content_manifest
+        named = envelope["record"].get("claims", {}).get("c2pa_manifest")
+        if state not in ("Valid", "Trusted"):
+            ev.fail("bundle.c2pa.invalid", f"the file's C2PA manifests are {state}")
+        elif named != label:
+            ev.fail("bundle.c2pa.unbound", "the record names another C2PA manifest")
+        else:
+            ev.passed.append("bundle.c2pa.bound")
+    elif content_sha256 is None:
+        ev.skipped.append("bundle.content.unchecked")
+    elif content_sha256 != envelope["record"]["sha256"]:
+        ev.fail("bundle.content.mismatch", "the content's SHA-256 is not the record's")
+    else:
+        ev.passed.append("bundle.content.matches")
+    # (3) the record is signed by a pinned key
+    ev.record = check_record(envelope, keys.record_keys)
+    if ev.record.valid:
+        ev.passed.append("record.signature.verified")
+    else:
+        ev.fail(ev.record.codes[0], "record signature does not verify under pinned keys")
+    leaf = record_leaf_hash(envelope)
+    # (4) the checkpoint is signed by the pinned log key, for this log
+    try:
+        cp = verify_checkpoint(note, keys.checkpoint_verifiers, expected_origin=keys.origin)
+    except VerificationError as e:
+        return ev.fail(e.code, str(e))
+    ev.checkpoint = cp
+    ev.passed.append("checkpoint.signature.verified")
+    # (5) inclusion reproduces the checkpoint's root
+    try:
+        verify_inclusion(leaf, index, cp.size, proof, cp.root)
+        ev.passed.append("log.inclusion.verified")
+    except VerificationError as e:
+        ev.fail(e.code, str(e))
+    # (6) consistent with the newest checkpoint this verifier has seen
+    if previous is not None:
+        if previous.size > cp.size and previous.origin == cp.origin:
+            ev.skipped.append("checkpoint.consistency.older")
+        else:
+            try:
+                check_consistent(previous, cp, consistency_proof)
+                ev.passed.append("checkpoint.consistent")
+            except VerificationError as e:
+                ev.fail(e.code, str(e))
+    # (7) the chain holds this exact root, on the expected chain and contract
+    if anchor is None:
+        ev.skipped.append("anchor.absent")
+        return ev
+    if chain is None or keys.chain_id is None or keys.contract is None:
+        ev.skipped.append("anchor.unchecked")
+        return ev
+    ev.anchor = verify_anchor(
+        anchor,
+        cp.root,
+        cp.size,
+        cp.origin,
+        chain,
+        expected_chain_id=keys.chain_id,
+        expected_contract=keys.contract,
+        min_confirmations=keys.min_confirmations,
+        allow_untrusted_dev_chain=keys.allow_untrusted_dev_chain,
+    )
+    if not ev.anchor.verified:
+        return ev.fail(
+            ev.anchor.codes[0] if ev.anchor.codes else "anchor.invalid", ev.anchor.detail
+        )
+    ev.passed.append("anchor.verified")
+    # (8) nothing claims a time after the block that proves it existed
+    if ev.anchor.block_timestamp is not None:
+        block_time = datetime.fromtimestamp(ev.anchor.block_timestamp, UTC)
+        signed_at = _parse_time(envelope["record"]["signed_at"])
+        if signed_at is None or signed_at > block_time + CLOCK_SKEW:
+            ev.fail("anchor.time.inconsistent", "record claims a time after its anchor block")
+        else:
+            ev.passed.append("anchor.time.consistent")
+    return ev
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC)

@@ -1,0 +1,143 @@
+"""The service's log anchored on a real anvil node: anchor, confirmations, the node going
+away and coming back, a reorg, and bundles that verify elsewhere against the chain."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.engine import TrustEngine
+from app.models import AnchorRow
+from app.settings import Settings
+from tests.app.test_cli import run
+from tests.integration.conftest import DEV_KEY, Anvil
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture
+def engine(anvil: Anvil, tmp_path: Path):
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        chain_rpc_url=anvil.url,
+        chain_private_key=DEV_KEY,
+        log_worker=False,
+    )
+    eng = TrustEngine.open(settings)
+    yield eng
+    eng.close()
+
+
+def anchors(engine: TrustEngine) -> list[AnchorRow]:
+    with engine.db.session() as s:
+        return list(s.exec(select(AnchorRow).order_by(AnchorRow.id)))  # type: ignore[arg-type]
+
+
+def nonce(engine: TrustEngine) -> int:
+    assert engine.anchorer is not None
+    client = engine.anchorer.client
+    return int(client.web3.eth.get_transaction_count(client.address))
+
+
+def test_one_transaction_anchors_a_whole_batch(engine: TrustEngine, anvil: Anvil) -> None:
+    assert engine.anchorer is not None
+    for i in range(40):
+        engine.sign_text(f"batch item {i}")
+    engine.log.sequence_all()
+    engine.anchorer.run_once()  # deploys the contract, then anchors
+    before = nonce(engine)
+    for i in range(40, 120):
+        engine.sign_text(f"batch item {i}")
+    engine.log.sequence_all()
+    engine.anchorer.run_once()
+    assert nonce(engine) == before + 1  # 80 more entries, one transaction
+    engine.anchorer.run_once()
+    assert nonce(engine) == before + 1  # nothing new: nothing sent
+    rows = anchors(engine)
+    assert [r.checkpoint_size for r in rows] == [40, 120]
+
+    doc = engine.verify_text("batch item 3")
+    anchor = doc["provenance"]["anchor"]
+    assert anchor["chain_id"] == 31337 and anchor["development"] is True
+    assert any("development chain" in r for r in doc["reasons"])
+    assert doc["provenance"]["log"]["inclusion_verified"] is True
+
+    anvil.mine(4)
+    engine.anchorer.refresh()
+    assert anchors(engine)[0].confirmations >= 5
+
+
+def test_node_down_delays_anchoring_and_loses_nothing(engine: TrustEngine, anvil: Anvil) -> None:
+    assert engine.anchorer is not None
+    engine.sign_text("before the outage")
+    engine.log.sequence_all()
+    engine.anchorer.run_once()
+    anvil.stop(signal.SIGTERM)  # graceful: anvil keeps its state file
+    engine.sign_text("during the outage")  # accepting entries does not need the chain
+    engine.log.sequence_all()
+    engine.anchorer.run_once()  # logs and gives up for now
+    assert [r.checkpoint_size for r in anchors(engine)] == [1]
+    assert engine.chain_info() == {"status": "unavailable"}
+    anvil.start()
+    engine.anchorer.run_once()
+    assert [r.checkpoint_size for r in anchors(engine)] == [1, 2]
+    assert engine.log.bundle_for(engine.verify_text("during the outage")["sha256"])["anchor"]
+
+
+def test_reorg_marks_anchor_and_reanchors(engine: TrustEngine, anvil: Anvil) -> None:
+    assert engine.anchorer is not None
+    engine.sign_text("first")
+    engine.log.sequence_all()
+    engine.anchorer.run_once()  # contract deployed and first checkpoint anchored
+    engine.sign_text("second")
+    engine.log.sequence_all()
+    snapshot = anvil.rpc("evm_snapshot")
+    engine.anchorer.run_once()
+    anvil.rpc("evm_revert", snapshot)
+    anvil.mine(2)
+    counts = engine.anchorer.refresh()
+    assert counts["reorged"] == 1
+    assert [r.status for r in anchors(engine)] == ["anchored", "reorged"]
+    engine.anchorer.run_once()
+    assert [(r.checkpoint_size, r.status) for r in anchors(engine)] == [
+        (1, "anchored"),
+        (2, "reorged"),
+        (2, "anchored"),
+    ]
+
+
+def test_bundle_with_anchor_verifies_elsewhere(
+    engine: TrustEngine, anvil: Anvil, tmp_path: Path
+) -> None:
+    assert engine.anchorer is not None
+    sha = engine.sign_text("anchored post").sha256
+    engine.log.sequence_all()
+    engine.anchorer.run_once()
+    bundle = engine.log.bundle_for(sha)
+    assert bundle is not None and bundle["anchor"] is not None
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    (tmp_path / "keys.json").write_text(json.dumps(engine.public_keys()))
+    args = [
+        "proof",
+        "verify",
+        str(tmp_path / "b.json"),
+        "--text",
+        "anchored post",
+        "--keys",
+        str(tmp_path / "keys.json"),
+        "--rpc-url",
+        anvil.url,
+        "--json",
+    ]
+    refused = run(args, tmp_path / "elsewhere")
+    assert refused.returncode == 1
+    assert "anchor.chain.development" in json.loads(refused.stdout)["failed"]
+    accepted = run([*args, "--allow-untrusted-dev-chain"], tmp_path / "elsewhere")
+    assert accepted.returncode == 0, accepted.stdout
+    evidence = json.loads(accepted.stdout)
+    assert {"anchor.verified", "anchor.time.consistent"} <= set(evidence["passed"])
+    assert evidence["anchor"]["public"] is False
