@@ -27,6 +27,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         return engine
