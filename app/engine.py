@@ -30,6 +30,7 @@ from signing.c2pa_certs import (
 )
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES, C2paMedia
 from signing.c2pa_proof import (
+    PROOF_LABEL,
     PROOF_MEDIA_TYPES,
     active_manifest_label,
     attach_proof,
@@ -287,7 +288,7 @@ class TrustEngine:
             ev.c2pa = None
         if ev.c2pa is None or ev.c2pa.state == "absent":
             check_structure(data, sniffed)
-        elif sniffed in PROOF_MEDIA_TYPES:
+        elif sniffed in PROOF_MEDIA_TYPES and PROOF_LABEL in ev.c2pa.assertion_labels:
             self._add_attached_proof(ev, data)
         return self._verdict(ev)
 
@@ -347,14 +348,12 @@ class TrustEngine:
         return sign_verdict(doc, self.keys.current("receipt"))
 
     def _add_records(self, ev: Evidence) -> None:
-        with self.db.session() as s:
-            rows = services.records_for(s, ev.sha256)
-            entries = [services.log_entry_for(s, r.id) for r in rows if r.id is not None]
+        envelopes = services.envelopes_for(self.db.engine, ev.sha256)
         ev.records = [
-            verify_record(json.loads(r.envelope), self.resolve_key, content_sha256=ev.sha256)
-            for r in rows
+            verify_record(json.loads(env), self.resolve_key, content_sha256=ev.sha256)
+            for env in envelopes
         ]
-        if any(e is not None for e in entries):
+        if envelopes:  # every stored record has its log entry
             self._add_log_evidence(ev)
 
     def _add_log_evidence(self, ev: Evidence) -> None:

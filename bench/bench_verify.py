@@ -28,7 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def one_megapixel_jpeg() -> bytes:
-    image = Image.effect_mandelbrot((1000, 1000), (-2.0, -1.5, 1.0, 1.5), 100).convert("RGB")
+    # photo-like: smooth structure plus sensor-like noise, so it compresses as a photo does
+    base = Image.effect_mandelbrot((1000, 1000), (-2.0, -1.5, 1.0, 1.5), 100).convert("RGB")
+    noise = Image.effect_noise((1000, 1000), 40).convert("RGB")
+    image = Image.blend(base, noise, 0.35)
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=90)
     return buf.getvalue()

@@ -84,6 +84,7 @@ class C2paEvidence:
     signer_issuer: str | None = None
     ingredient_failures: tuple[str, ...] = ()
     claims: dict[str, Any] | None = field(default=None, hash=False)
+    assertion_labels: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -323,6 +324,7 @@ def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
             (a.get("data") for a in _assertions(manifest) if a.get("label") == CLAIMS_LABEL),
             None,
         ),
+        assertion_labels=tuple(str(a.get("label")) for a in _assertions(manifest)),
     )
 
 
