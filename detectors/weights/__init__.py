@@ -1,0 +1,1 @@
+"""Shipped classifier weights (plain arrays and JSON; see ../MODEL_CARD.md)."""

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from detectors.errors import ModelUnavailable
+from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
+
+SPAM = [
+    "WIN a FREE iPhone!!! click http://bit.ly/xyz now",
+    "Check out my channel and subscribe!!!",
+    "URGENT! You have won a £1000 cash prize. Call 09061701461 to claim, T&C apply",
+    "Make money fast working from home, visit www.easy-cash.biz today",
+]
+HAM = [
+    "Thanks for the notes from today's meeting, see you Tuesday",
+    "I love this song, it reminds me of my childhood",
+    "Can you pick up some milk on the way home?",
+    "The patch looks fine to me, but please add a test for the empty case.",
+]
+SPAM_EMAIL = (
+    "From: Prize Dept <winner@lotto.example>\nTo: you@example.org\n"
+    "Subject: You are a WINNER\nContent-Type: text/html\n\n"
+    "<html><body><p>CONGRATULATIONS! You have been selected to receive $5,000,000."
+    " <a href='http://claim.example/now'>Click here</a> to claim your prize"
+    " today. Limited time offer, act now!</p></body></html>\n"
+)
+
+
+def test_obvious_spam_flagged(shipped: SpamClassifier) -> None:
+    probs = shipped.predict_proba([*SPAM, SPAM_EMAIL])
+    assert all(p >= shipped.threshold for p in probs), probs
+
+
+def test_obvious_ham_passes(shipped: SpamClassifier) -> None:
+    probs = shipped.predict_proba(HAM)
+    assert all(p < shipped.threshold for p in probs), probs
+
+
+def test_probabilities_ordered_and_bounded(shipped: SpamClassifier) -> None:
+    probs = shipped.predict_proba([SPAM[0], HAM[0], ""])
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert probs[0] > 0.9 > 0.1 > probs[1]
+    assert shipped.predict_proba([]) == []
+
+
+def test_version_is_hash_of_shipped_weights(shipped: SpamClassifier) -> None:
+    meta = json.loads((SHIPPED_DIR / "metadata.json").read_text())
+    assert shipped.model_version == weights_version(SHIPPED_DIR) == meta["model_version"]
+    assert len(shipped.model_version) == 12
+    assert shipped.threshold == meta["threshold"]
+
+
+def test_shipped_artifacts_small_and_not_pickled() -> None:
+    files = [p for p in SHIPPED_DIR.iterdir() if p.is_file() and p.suffix != ".py"]
+    assert sum(p.stat().st_size for p in files) < 5 * 1024 * 1024
+    assert {p.suffix for p in files} <= {".npz", ".json", ".safetensors"}
+
+
+def test_threshold_is_a_deployment_parameter() -> None:
+    strict = SpamClassifier.load(threshold=0.99)
+    assert strict.threshold == 0.99
+    with pytest.raises(ValueError):
+        SpamClassifier.load(threshold=1.5)
+
+
+def test_missing_weights_raise_typed_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable):
+        SpamClassifier.load(tmp_path)
+
+
+def test_cached_embeddings_match_fresh_ones(shipped: SpamClassifier) -> None:
+    texts = [SPAM[0], HAM[0], SPAM[0]]
+    cached = shipped.embedder.encode(texts)
+    fresh = shipped.embedder.encode_uncached(texts)
+    assert abs(cached - fresh).max() < 1e-5
+    assert (cached[0] == cached[2]).all()
