@@ -7,6 +7,7 @@ failures leave the work for the next round; they never touch the log itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -31,10 +32,17 @@ LEASE = "anchor.lease"
 class Anchorer:
     """Anchors the log's checkpoints through an injected :class:`ChainClient`."""
 
-    def __init__(self, db: Database, log_: TransparencyLog, client: ChainClient):
+    def __init__(
+        self,
+        db: Database,
+        log_: TransparencyLog,
+        client: ChainClient,
+        on_reorg: Callable[[], None] = lambda: None,
+    ):
         self.db = db
         self.log = log_
         self.client = client
+        self.on_reorg = on_reorg
 
     @classmethod
     def from_settings(
@@ -140,6 +148,8 @@ class Anchorer:
             with self.db.engine.begin() as conn:
                 conn.execute(update(ANCHORS).where(ANCHORS.c.id == row.id).values(**values))
             counts["checked"] += 1
+        if counts["reorged"]:
+            self.on_reorg()
         return counts
 
     def run_once(self) -> None:

@@ -6,6 +6,7 @@ It composes the signing core with the database; it does no cryptography of its o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +15,15 @@ from sqlalchemy import select
 
 from app import services
 from app.anchoring import Anchorer
+from app.cache import VerdictCache
 from app.db import Database
 from app.errors import Conflict, PayloadTooLarge
 from app.log import TransparencyLog
 from app.models import AnchorRow, Publisher
 from app.policy import POLICY_VERSION, Evidence, decide
+from app.ratelimit import RateLimiter
 from app.receipts import sign_verdict
+from app.redis_state import RedisLink
 from app.settings import Settings
 from signing.anchor import is_development_chain
 from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
@@ -96,9 +100,16 @@ class TrustEngine:
         self.db = db
         self.keys = keys
         self.c2pa = c2pa
+        self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
+        self.cache = VerdictCache(self.redis, ttl=settings.verdict_cache_ttl_seconds)
+        self.limiter = RateLimiter(self.redis)
         signer = NoteSigner(settings.log_origin, keys.current("checkpoint").signing_key)
-        self.log = TransparencyLog(db, settings.log_origin, signer)
+        self.log = TransparencyLog(
+            db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
+        )
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
+        if self.anchorer is not None:
+            self.anchorer.on_reorg = self.cache.bump_generation
 
     @classmethod
     def open(cls, settings: Settings) -> TrustEngine:
@@ -116,6 +127,8 @@ class TrustEngine:
     def close(self) -> None:
         self.db.close()
         self.c2pa.close()
+        if self.redis is not None:
+            self.redis.close()
 
     # --- keys -----------------------------------------------------------------------
 
@@ -212,6 +225,7 @@ class TrustEngine:
                 envelope=envelope,
                 publisher_id=publisher.id,
             )
+        self.cache.invalidate([record["sha256"]])
         return SignResult(record["sha256"], record["media_type"], 0, envelope, entry.id)
 
     def _record(
@@ -236,6 +250,7 @@ class TrustEngine:
                 envelope=envelope,
                 publisher_id=publisher.id if publisher else None,
             )
+        self.cache.invalidate([sha])
         return SignResult(sha, media_type, len(data), envelope, entry.id)
 
     def attach_proof(self, data: bytes) -> bytes:
@@ -265,11 +280,32 @@ class TrustEngine:
 
     # --- verification ---------------------------------------------------------------
 
+    @property
+    def versions(self) -> str:
+        """What a cached verdict depends on besides the content."""
+        return f"{POLICY_VERSION}|{self.model_version or '-'}"
+
+    model_version: str | None = None
+
+    def _cached(
+        self, sha: str, variant: str, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        hit = self.cache.get(sha, variant, self.versions)
+        if hit is not None:
+            return hit
+        doc = compute()
+        self.cache.set(sha, variant, self.versions, doc)
+        return doc
+
     def verify_bytes(self, data: bytes, *, sidecar: bytes | None = None) -> dict[str, Any]:
         self._check_size(data)
         if not data:
             raise MalformedContent("content is empty")
         sha = sha256_hex(data)
+        variant = f"bytes+{sha256_hex(sidecar)}" if sidecar is not None else "bytes"
+        return self._cached(sha, variant, lambda: self._verify_bytes(data, sha, sidecar))
+
+    def _verify_bytes(self, data: bytes, sha: str, sidecar: bytes | None) -> dict[str, Any]:
         sniffed = sniff_media_type(data)
         if sniffed is None:
             if self._is_text(data):
@@ -309,9 +345,13 @@ class TrustEngine:
 
     def verify_text(self, text: str) -> dict[str, Any]:
         data = self._text_bytes(text)
-        return self._verdict(Evidence(sha256_hex(data), TEXT_TYPE, len(data)))
+        sha = sha256_hex(data)
+        return self._cached(sha, "text", lambda: self._verdict(Evidence(sha, TEXT_TYPE, len(data))))
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:
+        return self._cached(sha256, "sha256", lambda: self._verify_sha256(sha256))
+
+    def _verify_sha256(self, sha256: str) -> dict[str, Any]:
         with self.db.session() as s:
             item = services.get_item(s, sha256)
         if item is None:

@@ -10,7 +10,7 @@ either the whole batch or none of it, so every entry is in the log exactly once.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,10 +70,17 @@ class SignedCheckpoint:
 class TransparencyLog:
     """One log (one origin), signed with the current checkpoint key."""
 
-    def __init__(self, db: Database, origin: str, signer: NoteSigner):
+    def __init__(
+        self,
+        db: Database,
+        origin: str,
+        signer: NoteSigner,
+        on_sequenced: Callable[[list[str]], None] = lambda _shas: None,
+    ):
         self.db = db
         self.origin = origin
         self.signer = signer
+        self.on_sequenced = on_sequenced
 
     # --- sequencing -----------------------------------------------------------------
 
@@ -83,7 +90,7 @@ class TransparencyLog:
             self._lock(conn)
             size = conn.execute(select(func.coalesce(func.max(CHECKPOINTS.c.size), 0))).scalar_one()
             pending = conn.execute(
-                select(ENTRIES.c.id, ENTRIES.c.leaf_hash)
+                select(ENTRIES.c.id, ENTRIES.c.leaf_hash, ENTRIES.c.sha256)
                 .where(ENTRIES.c.leaf_index.is_(None))
                 .order_by(ENTRIES.c.id)
                 .limit(max_batch)
@@ -91,7 +98,7 @@ class TransparencyLog:
             if not pending:
                 return None
             appender = TreeAppender.from_reader(size, SqlNodeReader(conn))
-            result = appender.append(bytes.fromhex(h) for _, h in pending)
+            result = appender.append(bytes.fromhex(h) for _, h, _ in pending)
             conn.execute(
                 NODES.insert(), [{"id": node_id(lv, ix), "hash": h} for lv, ix, h in result.nodes]
             )
@@ -99,7 +106,10 @@ class TransparencyLog:
                 update(ENTRIES)
                 .where(ENTRIES.c.id == bindparam("entry_id"))
                 .values(leaf_index=bindparam("leaf_index")),
-                [{"entry_id": eid, "leaf_index": size + i} for i, (eid, _) in enumerate(pending)],
+                [
+                    {"entry_id": eid, "leaf_index": size + i}
+                    for i, (eid, _, _) in enumerate(pending)
+                ],
             )
             cp = Checkpoint(self.origin, result.size, result.root)
             note = sign_checkpoint(cp, self.signer)
@@ -108,6 +118,7 @@ class TransparencyLog:
                     size=cp.size, root=cp.root, note=note, created_at=datetime.now(UTC)
                 )
             )
+        self.on_sequenced(sorted({sha for _, _, sha in pending}))
         return SignedCheckpoint(cp, note)
 
     def sequence_all(self, max_batch: int = 50_000) -> SignedCheckpoint | None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     log_worker: bool = True
     sequence_interval_seconds: float = Field(default=1.0, gt=0)
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
+    verdict_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    rate_limit_per_client: str = "600/minute"
+    rate_limit_per_api_key: str = "1200/minute"
+    lookup_prefix_min: int = Field(default=4, ge=1, le=64)
+    lookup_prefix_max: int = Field(default=6, ge=1, le=64)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_text_chars: int = Field(default=100_000, gt=0)
 

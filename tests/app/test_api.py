@@ -178,6 +178,7 @@ def test_record_from_unregistered_key_is_not_attributed(
             envelope=forged,
             publisher_id=None,
         )
+    engine.cache.invalidate([sha256_hex(text)])  # written behind the engine's back
     doc = client.post("/v1/verify", json={"text": text.decode()}).json()
     assert doc["provenance"]["record"]["valid"] is False
     assert doc["provenance"]["record"]["publisher"] is None
