@@ -415,6 +415,111 @@ def _load_bundle(path: Path) -> tuple[Any, tuple[str, str] | None]:
     return doc, None
 
 
+@app.command()
+def label(
+    input_path: Annotated[
+        Path | None, typer.Argument(metavar="INPUT", help="JSONL/CSV with text and label")
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help="one text to label")] = None,
+    as_label: Annotated[str | None, typer.Option("--label", help="spam or ham")] = None,
+) -> None:
+    """Store moderator decisions (spam/ham) for retraining with 'trustseal train'."""
+    from app.inputs import read_lines
+
+    if (input_path is None) == (text is None):
+        fail("give an INPUT file or --text with --label")
+    with engine_session() as engine, engine.db.session() as s:
+        if text is not None:
+            services.add_label(s, text=text, label=as_label or "")
+            print_json({"stored": 1, "skipped": 0})
+            return
+        assert input_path is not None
+        stored = skipped = 0
+        for line in read_lines(input_path):
+            fields = line.fields or {}
+            try:
+                services.add_label(
+                    s,
+                    text=str(fields.get("text", "")),
+                    label=str(fields.get("label", "")),
+                    item_id=str(fields["id"]) if "id" in fields else None,
+                )
+                stored += 1
+            except Exception as e:
+                mapped = classify(e)
+                if mapped is None:
+                    raise
+                skipped += 1
+                sys.stderr.write(
+                    f"trustseal: line {line.number} skipped: {line.error or mapped[2]}\n"
+                )
+        print_json({"stored": stored, "skipped": skipped})
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="labelled corpus folder (SMS, YouTube, SpamAssassin)")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="extra labelled JSONL/CSV (text, label)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="model folder; default: DATA_DIR/model")] = None,
+) -> None:
+    """Retrain the spam classifier from a corpus plus moderator labels."""
+    import tempfile
+
+    from app.content import export_labels_jsonl
+    from detectors.training import train_main
+
+    with engine_session() as engine:
+        with engine.db.session() as s:
+            stored = services.training_labels(s)
+        target = out or engine.settings.data_dir / "model"
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = stored + _extra_labels(labels)
+            extra = export_labels_jsonl(rows, Path(tmp) / "labels.jsonl") if rows else None
+            if data is None and extra is None:
+                fail("nothing to train on: give --data, --labels, or store labels first")
+            result = train_main(data, extra, target)
+    print_json({k: result[k] for k in ("model_version", "out_dir", "counts")})
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[Path, typer.Option(help="labelled corpus folder")],
+    model_dir: Annotated[
+        Path | None, typer.Option(help="model folder; default: the full held-out protocol")
+    ] = None,
+) -> None:
+    """Print the held-out table: TrustSeal vs the TF-IDF baseline, per group."""
+    from detectors.evaluation import eval_main
+
+    if not data.is_dir():
+        fail(f"{data} is not a folder")
+    try:
+        table = eval_main(data, model_dir)
+    except Exception as e:
+        mapped = classify(e)
+        if mapped is None:
+            raise
+        fail(mapped[2])
+    sys.stdout.write(table + "\n")
+
+
+def _extra_labels(path: Path | None) -> list[tuple[str, str]]:
+    from app.inputs import read_lines
+
+    if path is None:
+        return []
+    rows = []
+    for line in read_lines(path):
+        fields = line.fields or {}
+        if "text" in fields and str(fields.get("label", "")).lower() in ("spam", "ham"):
+            rows.append((str(fields["text"]), str(fields["label"]).lower()))
+    return rows
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(_read(path))

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from app import services
 from app.anchoring import Anchorer
 from app.cache import VerdictCache
+from app.content import ContentAnalyzer
 from app.db import Database
 from app.errors import Conflict, PayloadTooLarge
 from app.log import TransparencyLog
 from app.models import AnchorRow, Publisher
-from app.policy import POLICY_VERSION, Evidence, decide
+from app.policy import Evidence, Policy, PolicyConfig
 from app.ratelimit import RateLimiter
 from app.receipts import sign_verdict
 from app.redis_state import RedisLink
@@ -103,6 +104,15 @@ class TrustEngine:
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         self.cache = VerdictCache(self.redis, ttl=settings.verdict_cache_ttl_seconds)
         self.limiter = RateLimiter(self.redis)
+        self.content = ContentAnalyzer(settings, self.redis)
+        self.policy = Policy(
+            PolicyConfig(
+                spam_threshold=self.content.threshold,
+                suspicious_threshold=min(settings.suspicious_threshold, self.content.threshold),
+                campaign_min_size=settings.campaign_min_size,
+                publishers_trusted=settings.publishers_trusted,
+            )
+        )
         signer = NoteSigner(settings.log_origin, keys.current("checkpoint").signing_key)
         self.log = TransparencyLog(
             db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
@@ -283,9 +293,7 @@ class TrustEngine:
     @property
     def versions(self) -> str:
         """What a cached verdict depends on besides the content."""
-        return f"{POLICY_VERSION}|{self.model_version or '-'}"
-
-    model_version: str | None = None
+        return f"{self.policy.version}|{self.content.model_version}"
 
     def _cached(
         self, sha: str, variant: str, compute: Callable[[], dict[str, Any]]
@@ -309,7 +317,9 @@ class TrustEngine:
         sniffed = sniff_media_type(data)
         if sniffed is None:
             if self._is_text(data):
-                return self._verdict(Evidence(sha, TEXT_TYPE, len(data)))
+                ev = Evidence(sha, TEXT_TYPE, len(data))
+                self._add_content(ev, data.decode("utf-8"), None)
+                return self._verdict(ev)
             ev = Evidence(sha, "application/octet-stream", len(data))
             self._add_records(ev)
             if not ev.records:
@@ -343,10 +353,24 @@ class TrustEngine:
             ev.records = [checked.record]
         self._set_log(ev, attached.bundle, checked, source="attached")
 
-    def verify_text(self, text: str) -> dict[str, Any]:
+    def verify_text(self, text: str, *, item_id: str | None = None) -> dict[str, Any]:
+        """A verdict for a text. With ``item_id`` (a platform's own id for the post) the
+        text joins campaign counting as that item, and the verdict is computed afresh."""
         data = self._text_bytes(text)
         sha = sha256_hex(data)
-        return self._cached(sha, "text", lambda: self._verdict(Evidence(sha, TEXT_TYPE, len(data))))
+
+        def compute() -> dict[str, Any]:
+            ev = Evidence(sha, TEXT_TYPE, len(data))
+            self._add_content(ev, text, item_id)
+            return self._verdict(ev)
+
+        if item_id is not None:
+            return compute()
+        return self._cached(sha, "text", compute)
+
+    def _add_content(self, ev: Evidence, text: str, item_id: str | None) -> None:
+        ev.spam_probability = self.content.spam_probabilities([text])[0]
+        ev.campaign = self.content.campaign(item_id or ev.sha256, text)
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:
         return self._cached(sha256, "sha256", lambda: self._verify_sha256(sha256))
@@ -365,7 +389,7 @@ class TrustEngine:
     def _verdict(self, ev: Evidence) -> dict[str, Any]:
         if not ev.records:
             self._add_records(ev)
-        decision = decide(ev)
+        decision = self.policy.decide(ev)
         best = _best_record(ev.records)
         doc: dict[str, Any] = {
             "sha256": ev.sha256,
@@ -381,9 +405,11 @@ class TrustEngine:
                 "log": ev.log,
                 "anchor": ev.anchor,
             },
-            "content": {"spam_probability": None, "campaign": None},
-            "policy_version": POLICY_VERSION,
-            "model_version": None,
+            "content": {"spam_probability": ev.spam_probability, "campaign": ev.campaign},
+            "policy_version": self.policy.version,
+            "model_version": self.content.model_version
+            if ev.spam_probability is not None
+            else None,
         }
         return sign_verdict(doc, self.keys.current("receipt"))
 

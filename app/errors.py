@@ -3,6 +3,7 @@ expect to an HTTP status and a CLI exit code."""
 
 from __future__ import annotations
 
+from detectors.errors import DetectorError, ModelUnavailable, TrainingDataError
 from signing.errors import (
     ChainUnavailable,
     KeyStoreError,
@@ -60,6 +61,9 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (MalformedContent, 422, "Malformed content"),
     (VerificationError, 422, "Verification failed"),
     (ChainUnavailable, 503, "Chain unavailable"),
+    (ModelUnavailable, 503, "Model unavailable"),
+    (TrainingDataError, 422, "Unusable training data"),
+    (DetectorError, 422, "Detector error"),
     (KeyStoreError, 500, "Key store error"),
     (SigningError, 422, "Signing error"),
 ]

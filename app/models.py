@@ -131,3 +131,17 @@ class ServiceState(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Label(SQLModel, table=True):
+    """A moderator's decision on a text: spam or ham, kept for retraining."""
+
+    __tablename__ = "labels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    label: str = Field(max_length=8)  # spam | ham
+    item_id: str | None = Field(default=None, max_length=200)
+    api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    created_at: datetime = Field(default_factory=utcnow)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from app.models import ApiKey, Item, LogEntry, Publisher, Record
+from app.models import ApiKey, Item, Label, LogEntry, Publisher, Record
 from signing.canonical import b64decode
 from signing.keys import key_id_for
 from signing.records import record_leaf_hash
@@ -211,3 +211,42 @@ def envelopes_for(engine: Engine, sha256: str) -> list[str]:
 
 def log_entry_for(session: Session, record_id: int) -> LogEntry | None:
     return session.exec(select(LogEntry).where(LogEntry.record_id == record_id)).first()
+
+
+# --- moderator labels -------------------------------------------------------------
+
+LABELS = frozenset({"spam", "ham"})
+
+
+def add_label(
+    session: Session,
+    *,
+    text: str,
+    label: str,
+    item_id: str | None = None,
+    api_key_id: int | None = None,
+) -> Label:
+    label = label.strip().lower()
+    if label not in LABELS:
+        raise InvalidInput(f"label must be 'spam' or 'ham', not {label!r}")
+    if not text.strip():
+        raise InvalidInput("a label needs the item's text")
+    row = Label(
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        text=text,
+        label=label,
+        item_id=item_id,
+        api_key_id=api_key_id,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def training_labels(session: Session) -> list[tuple[str, str]]:
+    """Every stored label as (text, label); the latest decision on a text wins."""
+    latest: dict[str, tuple[str, str]] = {}
+    for row in session.exec(select(Label).order_by(col(Label.id))):
+        latest[row.sha256] = (row.text, row.label)
+    return list(latest.values())

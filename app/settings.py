@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     log_worker: bool = True
     sequence_interval_seconds: float = Field(default=1.0, gt=0)
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
+    model_dir: Path | None = None
+    spam_threshold: float | None = Field(default=None, gt=0, lt=1)
+    suspicious_threshold: float = Field(default=0.3, gt=0, lt=1)
+    campaign_min_size: int = Field(default=3, ge=2)
+    publishers_trusted: bool = True
     verdict_cache_ttl_seconds: float = Field(default=300.0, gt=0)
     rate_limit_per_client: str = "600/minute"
     rate_limit_per_api_key: str = "1200/minute"
@@ -54,6 +59,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError("production needs TRUSTSEAL_DATABASE_URL set to a server database")
         return self
+
+    @property
+    def effective_model_dir(self) -> Path | None:
+        """An operator-trained model: the setting, else ``model/`` in the data dir."""
+        if self.model_dir is not None:
+            return self.model_dir
+        trained = self.data_dir / "model"
+        return trained if (trained / "metadata.json").exists() else None
 
     @property
     def keys_dir(self) -> Path:

@@ -54,3 +54,4 @@ def require_scope(scope: str) -> Callable[..., object]:
 
 SignKeyDep = Annotated[ApiKey, Depends(require_scope("sign"))]
 AdminKeyDep = Annotated[ApiKey, Depends(require_scope("admin"))]
+ModerateKeyDep = Annotated[ApiKey, Depends(require_scope("moderate"))]

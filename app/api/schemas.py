@@ -14,6 +14,12 @@ class VerifyRequest(BaseModel):
 
     text: str | None = Field(default=None, min_length=1)
     sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the platform's own id of the post; counts it in campaign detection",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> VerifyRequest:
@@ -41,3 +47,11 @@ class PublisherRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     public_key: str = Field(min_length=40, max_length=64, description="Ed25519 key, base64")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=100_000)
+    label: str = Field(pattern=r"^(spam|ham)$")
+    id: str | None = Field(default=None, min_length=1, max_length=200)

@@ -43,7 +43,9 @@ async def verify(request: Request, engine: EngineDep) -> dict[str, Any]:
     if body_kind(request) == JSON:
         body = await read_json(request, VerifyRequest)
         if body.text is not None:
-            return await run_in_threadpool(engine.verify_text, body.text)
+            return await run_in_threadpool(
+                lambda: engine.verify_text(body.text or "", item_id=body.id)
+            )
         assert body.sha256 is not None
         return await run_in_threadpool(engine.verify_sha256, body.sha256)
     data, _texts, files = await read_upload(request)

@@ -1,0 +1,82 @@
+"""Content analysis for verdicts: the local spam classifier and the campaign index.
+
+The classifier loads once per process, on first use, so that media-only work never pays
+for the model. The campaign index lives in Redis when configured (shared by all workers)
+and falls back to process memory while Redis is away.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.campaign_redis import RedisCampaignStorage
+from app.redis_state import REDIS_ERRORS, RedisLink
+from app.settings import Settings
+from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
+from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
+
+
+class ContentAnalyzer:
+    def __init__(self, settings: Settings, link: RedisLink | None):
+        self.settings = settings
+        self.link = link
+        self.model_dir = settings.effective_model_dir or SHIPPED_DIR
+        self.model_version = weights_version(self.model_dir)
+        metadata = json.loads((self.model_dir / "metadata.json").read_text(encoding="utf-8"))
+        self.threshold = float(settings.spam_threshold or metadata["threshold"])
+        self._classifier: SpamClassifier | None = None
+        self._lock = threading.Lock()
+        self._memory_index = CampaignIndex(InMemoryCampaignStorage())
+        self._redis_index = (
+            CampaignIndex(RedisCampaignStorage(link.client, "trustseal:campaign:"))
+            if link is not None
+            else None
+        )
+        self.model_seconds = 0.0  # cumulative time in the classifier, for metrics
+
+    @property
+    def classifier(self) -> SpamClassifier:
+        with self._lock:
+            if self._classifier is None:
+                self._classifier = SpamClassifier.load(
+                    None if self.model_dir == SHIPPED_DIR else self.model_dir,
+                    threshold=self.threshold,
+                )
+            return self._classifier
+
+    def spam_probabilities(self, texts: list[str]) -> list[float]:
+        started = time.perf_counter()
+        probabilities = self.classifier.predict_proba(texts)
+        self.model_seconds += time.perf_counter() - started
+        return [round(float(p), 4) for p in probabilities]
+
+    def campaign(self, item_id: str, text: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Observe the item and describe the campaign it belongs to."""
+        index = self._memory_index
+        if self._redis_index is not None and self.link is not None and self.link.available:
+            try:
+                return _doc(self._redis_index.observe(item_id, text, now=now))
+            except REDIS_ERRORS as e:
+                self.link.mark_down(e)
+        return _doc(index.observe(item_id, text, now=now))
+
+
+def _doc(evidence: Any) -> dict[str, Any]:
+    first = evidence.first_seen
+    return {
+        "id": evidence.campaign_id,
+        "size": evidence.size,
+        "first_seen": first.astimezone(UTC).isoformat() if first else None,
+    }
+
+
+def export_labels_jsonl(rows: list[tuple[str, str]], path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for text, label in rows:
+            out.write(json.dumps({"text": text, "label": label}) + "\n")
+    return path
