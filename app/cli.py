@@ -81,11 +81,20 @@ def serve(
     """Run the REST service."""
     import uvicorn
 
+    from app.observability import configure_logging, uvicorn_log_config
+
     try:
         Settings().ensure_data_dir()
     except (ValueError, OSError) as e:
         fail(f"bad settings: {e}")
-    uvicorn.run("app.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    configure_logging("INFO")
+    uvicorn.run(
+        "app.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=uvicorn_log_config("INFO"),
+    )
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.campaign_redis import RedisCampaignStorage
+from app.observability import MODEL_LATENCY
 from app.redis_state import REDIS_ERRORS, RedisLink
 from app.settings import Settings
 from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
@@ -52,7 +53,9 @@ class ContentAnalyzer:
     def spam_probabilities(self, texts: list[str]) -> list[float]:
         started = time.perf_counter()
         probabilities = self.classifier.predict_proba(texts)
-        self.model_seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.model_seconds += elapsed
+        MODEL_LATENCY.labels("spam").observe(elapsed)
         return [round(float(p), 4) for p in probabilities]
 
     def campaign(self, item_id: str, text: str, *, now: datetime | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from app.db import Database
 from app.errors import Conflict, PayloadTooLarge
 from app.log import TransparencyLog
 from app.models import AnchorRow, Publisher
+from app.observability import DEGRADED, VERDICTS
 from app.policy import Evidence, Policy, PolicyConfig
 from app.ratelimit import RateLimiter
 from app.receipts import sign_verdict
@@ -103,6 +104,8 @@ class TrustEngine:
         self.c2pa = c2pa
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         self.cache = VerdictCache(self.redis, ttl=settings.verdict_cache_ttl_seconds)
+        if self.redis is not None:
+            self.redis.on_degraded = DEGRADED.labels("redis").inc
         self.limiter = RateLimiter(self.redis)
         self.content = ContentAnalyzer(settings, self.redis)
         self.policy = Policy(
@@ -375,6 +378,11 @@ class TrustEngine:
     def verify_sha256(self, sha256: str) -> dict[str, Any]:
         return self._cached(sha256, "sha256", lambda: self._verify_sha256(sha256))
 
+    def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Verdicts (by digest) of known items whose SHA-256 starts with ``prefix``."""
+        shas = services.digests_with_prefix(self.db.engine, prefix, limit + 1)
+        return [self.verify_sha256(s) for s in shas[:limit]], len(shas) > limit
+
     def _verify_sha256(self, sha256: str) -> dict[str, Any]:
         with self.db.session() as s:
             item = services.get_item(s, sha256)
@@ -411,6 +419,7 @@ class TrustEngine:
             if ev.spam_probability is not None
             else None,
         }
+        VERDICTS.labels(decision.verdict).inc()
         return sign_verdict(doc, self.keys.current("receipt"))
 
     def _add_records(self, ev: Evidence) -> None:

@@ -77,3 +77,6 @@ def classify(exc: Exception) -> tuple[int, str, str] | None:
         if isinstance(exc, cls):
             return status, title, str(exc)
     return None
+
+
+EXPECTED: tuple[type[Exception], ...] = (AppError, *(cls for cls, _, _ in ERROR_TABLE))

@@ -209,6 +209,21 @@ def envelopes_for(engine: Engine, sha256: str) -> list[str]:
         return list(conn.execute(_ENVELOPES, {"sha": sha256}).scalars())
 
 
+def digests_with_prefix(engine: Engine, prefix: str, limit: int) -> list[str]:
+    """Known item digests starting with ``prefix`` (a range scan of the primary key)."""
+    items = Item.__table__  # type: ignore[attr-defined]
+    high = prefix + "g"  # 'g' sorts after every hex digit
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(items.c.sha256)
+                .where(items.c.sha256 >= prefix, items.c.sha256 < high)
+                .order_by(items.c.sha256)
+                .limit(limit)
+            ).scalars()
+        )
+
+
 def log_entry_for(session: Session, record_id: int) -> LogEntry | None:
     return session.exec(select(LogEntry).where(LogEntry.record_id == record_id)).first()
 

@@ -38,9 +38,22 @@ async def get_api_key(
 
     def lookup() -> ApiKey:
         with engine.db.session() as s:
-            return services.authenticate(s, token)
+            key = services.authenticate(s, token)
+        engine.limiter.hit(engine.settings.rate_limit_per_api_key, "key", str(key.id))
+        return key
 
     return await run_in_threadpool(lookup)
+
+
+async def limit_client(request: Request, engine: EngineDep) -> None:
+    """The open routes are rate-limited per client address."""
+    address = request.client.host if request.client else "unknown"
+    await run_in_threadpool(
+        engine.limiter.hit, engine.settings.rate_limit_per_client, "ip", address
+    )
+
+
+ClientLimit = Depends(limit_client)
 
 
 def require_scope(scope: str) -> Callable[..., object]:

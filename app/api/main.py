@@ -7,9 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import observability
 from app.api import problems
+from app.api.deps import ClientLimit
 from app.api.limits import BodySizeLimit
-from app.api.routes import health, items, keys, log, publishers, sign, verify
+from app.api.routes import (
+    feedback,
+    health,
+    items,
+    keys,
+    log,
+    lookup,
+    publishers,
+    sign,
+    verify,
+)
 from app.engine import TrustEngine
 from app.settings import Settings
 from app.worker import LogWorker
@@ -32,6 +44,7 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
                 anchor_interval=eng.settings.anchor_interval_seconds,
             )
             worker.start()
+        observability.set_queue_depth_source("log_pending", eng.log.pending_count)
         try:
             yield
         finally:
@@ -47,7 +60,10 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (verify, sign, items, log, keys, publishers, health):
+    for module in (verify, items, log, lookup):
+        app.include_router(module.router, dependencies=[ClientLimit])
+    for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    observability.install(app)
     return app

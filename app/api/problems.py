@@ -10,15 +10,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import classify
+from app.errors import EXPECTED, classify
+from app.ratelimit import RateLimited
 
 log = logging.getLogger("trustseal.api")
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
@@ -39,16 +44,23 @@ def install(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def _any(_req: Request, exc: Exception) -> JSONResponse:
+    async def _expected(_req: Request, exc: Exception) -> JSONResponse:
         mapped = classify(exc)
-        if mapped is None:
-            log.exception("unhandled error")
-            return problem(500, "Internal server error", "the server failed to answer")
+        assert mapped is not None
         status, title, detail = mapped
         if status >= 500:
             log.error("%s: %s", title, detail)
-        return problem(status, title, detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return problem(status, title, detail, headers=headers)
+
+    # Expected errors are answered where they are raised; only a bug reaches the last one.
+    for cls in EXPECTED:
+        app.add_exception_handler(cls, _expected)
+
+    @app.exception_handler(Exception)
+    async def _any(_req: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return problem(500, "Internal server error", "the server failed to answer")
 
 
 def _title(status: int) -> str:
