@@ -18,6 +18,7 @@ from app import services
 from app.engine import TrustEngine
 from app.errors import classify
 from app.settings import Settings
+from signing.errors import MalformedContent, VerificationError
 
 app = typer.Typer(
     help="TrustSeal: content provenance and anti-spam verification.",
@@ -148,8 +149,18 @@ def verify(
     paths: Annotated[list[Path] | None, typer.Argument(help="files to verify")] = None,
     text: Annotated[str | None, typer.Option("--text", help="text to verify")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON verdict per line")] = False,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(help="check stored verdicts (JSON or JSON Lines) against their receipts"),
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="published keys (GET /v1/keys) for --receipt")
+    ] = None,
 ) -> None:
-    """Print a verdict per item."""
+    """Print a verdict per item, or check stored verdicts' receipts (--receipt)."""
+    if receipt is not None:
+        _check_receipts(receipt, keys)
+        return
     items: list[tuple[str, Callable[[TrustEngine], dict[str, Any]]]] = []
     for p in paths or []:
         data = _read(p)
@@ -167,6 +178,43 @@ def verify(
                 print_json(doc)
             else:
                 _print_verdict(name, doc)
+
+
+def _check_receipts(path: Path, keys_path: Path | None) -> None:
+    """Exit 0 only if every verdict in the file carries a receipt that verifies."""
+    from app.pinning import receipt_keys_from_document
+    from app.receipts import verify_receipt
+
+    raw = _read(path).decode("utf-8", errors="replace")
+    try:
+        docs = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    except json.JSONDecodeError:
+        try:
+            docs = [json.loads(raw)]
+        except json.JSONDecodeError as e:
+            fail(f"{path} is not JSON or JSON Lines: {e}")
+    if keys_path is not None:
+        keyring = receipt_keys_from_document(_read_json(keys_path))
+    else:
+        with engine_session() as engine:
+            keyring = receipt_keys_from_document(engine.public_keys())
+    bad = 0
+    for number, doc in enumerate(docs, start=1):
+        name = (
+            doc.get("id") or doc.get("sha256") or f"verdict {number}"
+            if isinstance(doc, dict)
+            else f"verdict {number}"
+        )
+        try:
+            if not isinstance(doc, dict):
+                raise MalformedContent("not a JSON object")
+            key_id = verify_receipt(doc, keyring)
+            out.print(f"[green]ok[/green]    {name}  receipt by key {key_id}", highlight=False)
+        except (VerificationError, MalformedContent) as e:
+            bad += 1
+            code = getattr(e, "code", "receipt.malformed")
+            out.print(f"[red]FAIL[/red]  {name}  {code}", highlight=False)
+    raise typer.Exit(1 if bad else 0)
 
 
 def _verify_file(data: bytes, manifest: bytes | None) -> Callable[[TrustEngine], dict[str, Any]]:

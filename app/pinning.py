@@ -62,3 +62,11 @@ def verify_bundle_file(
         content_manifest=content_manifest,
         chain=chain,
     )
+
+
+def receipt_keys_from_document(doc: Any) -> dict[str, VerifyKey]:
+    """Receipt keys (current and retired) from a published key document."""
+    try:
+        return {k["key_id"]: VerifyKey(b64decode(k["public_key"])) for k in doc["receipts"]}
+    except (KeyError, TypeError, ValueError) as e:
+        raise MalformedContent(f"not a TrustSeal key document: {e}") from e

@@ -1,0 +1,287 @@
+"""Receipts, the verdict cache, rate limits, Redis outages, prefix lookup and scopes."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from app import services
+from app.api.main import create_app
+from app.cache import VerdictCache
+from app.engine import TrustEngine
+from app.observability import DEGRADED
+from app.pinning import receipt_keys_from_document
+from app.receipts import verify_receipt
+from app.settings import Settings
+from detectors.spam import SHIPPED_DIR
+from signing.errors import VerificationError
+from tests.app.conftest import auth
+from tests.app.test_cli import run
+
+
+# --- receipts ---------------------------------------------------------------------
+
+
+def test_receipts_valid_altered_rotated_unknown(engine: TrustEngine) -> None:
+    doc = engine.verify_text("a receipt for this")
+    keys = receipt_keys_from_document(engine.public_keys())
+    assert verify_receipt(doc, keys) == engine.keys.current("receipt").key_id
+
+    altered = copy.deepcopy(doc)
+    altered["verdict"] = "trusted"
+    with pytest.raises(VerificationError) as err:
+        verify_receipt(altered, keys)
+    assert err.value.code == "receipt.signature.invalid"
+
+    engine.keys.rotate("receipt")
+    rotated_keys = receipt_keys_from_document(engine.public_keys())
+    assert verify_receipt(doc, rotated_keys)  # old receipts keep verifying
+    fresh = engine.verify_sha256("0" * 64)
+    assert fresh["receipt"]["key_id"] != doc["receipt"]["key_id"]
+    assert verify_receipt(fresh, rotated_keys)
+
+    with pytest.raises(VerificationError) as err:
+        verify_receipt(doc, {})
+    assert err.value.code == "receipt.key.unknown"
+
+
+def test_receipt_cli(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    line = run(["verify", "--json", "--text", "stored verdict"], data_dir).stdout
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.json"
+    good.write_text(line)
+    doc = json.loads(line)
+    doc["score"] = 1.0
+    bad.write_text(json.dumps(doc))
+    keys = tmp_path / "keys.json"
+    run(["keys", "export", "-o", str(keys)], data_dir)
+    assert (
+        run(["verify", "--receipt", str(good), "--keys", str(keys)], tmp_path / "x").returncode == 0
+    )
+    failed = run(["verify", "--receipt", str(bad)], data_dir)
+    assert failed.returncode == 1 and "receipt.signature.invalid" in failed.stdout
+
+
+# --- cache --------------------------------------------------------------------------
+
+
+def test_cache_invalidated_by_signing(engine: TrustEngine) -> None:
+    assert engine.verify_text("soon signed")["verdict"] == "unverified"
+    assert engine.verify_text("soon signed")["verdict"] == "unverified"  # cached
+    engine.sign_text("soon signed")
+    assert engine.verify_text("soon signed")["verdict"] == "verified"
+
+
+def test_cache_keyed_by_policy_and_model(tmp_path: Path) -> None:
+    cache = VerdictCache(None, ttl=60)
+    cache.set("a" * 64, "text", "policy-1|model-1", {"verdict": "unverified"})
+    assert cache.get("a" * 64, "text", "policy-1|model-1") == {"verdict": "unverified"}
+    assert cache.get("a" * 64, "text", "policy-2|model-1") is None
+    assert cache.get("a" * 64, "text", "policy-1|model-2") is None
+
+    # the same through engines: a new policy setting or new weights give new versions
+    base = Settings(data_dir=tmp_path / "d", log_worker=False)
+    first = TrustEngine.open(base)
+    stricter = TrustEngine.open(base.model_copy(update={"suspicious_threshold": 0.1}))
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_DIR, model)
+    heads = dict(np.load(model / "head.npz"))
+    heads[next(iter(heads))] = heads[next(iter(heads))] * 1.0001
+    np.savez(model / "head.npz", **heads)
+    retrained = TrustEngine.open(base.model_copy(update={"model_dir": model}))
+    try:
+        assert first.versions != stricter.versions
+        assert first.versions.split("|")[1] != retrained.versions.split("|")[1]
+        assert first.policy.version == retrained.policy.version
+    finally:
+        for eng in (first, stricter, retrained):
+            eng.close()
+
+
+# --- rate limits --------------------------------------------------------------------
+
+
+def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        database_url=database_url,
+        log_worker=False,
+        rate_limit_per_client="3/minute",
+        rate_limit_per_api_key="2/minute",
+    )
+    with TestClient(create_app(settings)) as c:
+        eng = c.app.state.engine  # type: ignore[attr-defined]
+        codes = [c.post("/v1/verify", json={"sha256": "1" * 64}).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = c.post("/v1/verify", json={"sha256": "1" * 64})
+        assert limited.headers["content-type"].startswith("application/problem+json")
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        with eng.db.session() as s:
+            token = services.create_api_key(s, "k", ["sign"]).token
+        signs = [
+            c.post("/v1/sign", json={"text": f"t{i}"}, headers=auth(token)).status_code
+            for i in range(3)
+        ]
+        assert signs == [200, 200, 429]
+
+
+# --- Redis outage and recovery, on a Redis server of the test's own ---------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnRedis:
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.tmp = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+def test_redis_outage_is_served_degraded_and_recovers(tmp_path: Path, own_redis: OwnRedis) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    settings = Settings(data_dir=tmp_path / "d", redis_url=url, log_worker=False)
+    probe = redis.Redis(port=own_redis.port)
+    with TestClient(create_app(settings)) as c:
+        c.post("/v1/verify", json={"text": "before the outage"})
+        assert probe.keys("trustseal:verdict:*")  # the cache lives in Redis
+        degraded = DEGRADED.labels("redis")._value.get()
+        own_redis.stop()
+        started = time.monotonic()
+        answers = [c.post("/v1/verify", json={"text": f"during {i}"}) for i in range(5)]
+        assert [a.status_code for a in answers] == [200] * 5
+        assert time.monotonic() - started < 5  # the breaker keeps requests fast
+        assert c.post("/v1/verify", json={"sha256": "2" * 64}).status_code == 200
+        assert DEGRADED.labels("redis")._value.get() > degraded
+        own_redis.start()  # an empty Redis comes back on the same port
+        probe = redis.Redis(port=own_redis.port)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not probe.keys("trustseal:verdict:*"):
+            c.post("/v1/verify", json={"text": "after the outage"})
+            time.sleep(0.3)
+        assert probe.keys("trustseal:verdict:*")  # back on Redis by itself
+        assert probe.keys("trustseal:campaign:*")
+
+
+# --- prefix lookup ------------------------------------------------------------------
+
+
+def test_prefix_lookup_bounds_and_answers(client: TestClient, sign_token: str) -> None:
+    sha = client.post("/v1/sign", json={"text": "look me up"}, headers=auth(sign_token)).json()[
+        "sha256"
+    ]
+    found = client.get(f"/v1/lookup/{sha[:5]}").json()
+    assert [d["sha256"] for d in found["items"]] == [sha]
+    assert found["truncated"] is False
+    assert found["items"][0]["provenance"]["record"]["valid"] is True
+    other = "0" if sha[0] != "0" else "1"
+    assert client.get(f"/v1/lookup/{other}{sha[1:5]}").json()["items"] == []
+    for bad in (sha[:3], sha[:7], sha, "zzzz", "ABCD"):
+        r = client.get(f"/v1/lookup/{bad}")
+        assert r.status_code == 422, bad
+
+
+# --- scopes -------------------------------------------------------------------------
+
+
+SCOPE_TABLE = [
+    # (method, path, body, scope -> expected status)
+    (
+        "post",
+        "/v1/sign",
+        {"text": "scoped"},
+        {None: 401, "sign": 200, "moderate": 403, "admin": 200},
+    ),
+    (
+        "post",
+        "/v1/feedback",
+        {"text": "scoped", "label": "ham"},
+        {None: 401, "sign": 403, "moderate": 201, "admin": 201},
+    ),
+    (
+        "post",
+        "/v1/publishers",
+        {"name": "P", "public_key": "A" * 43 + "="},
+        {None: 401, "sign": 403, "moderate": 403, "admin": 201},
+    ),
+    (
+        "post",
+        "/v1/verify",
+        {"text": "scoped"},
+        {None: 200, "sign": 200, "moderate": 200, "admin": 200},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), SCOPE_TABLE, ids=[row[1] for row in SCOPE_TABLE]
+)
+def test_scope_table(client: TestClient, engine: TrustEngine, method, path, body, expected) -> None:
+    for scope, status in expected.items():
+        headers = {}
+        if scope is not None:
+            with engine.db.session() as s:
+                headers = auth(services.create_api_key(s, f"k-{scope}", [scope]).token)
+        payload = dict(body)
+        if path == "/v1/publishers" and scope:
+            payload["name"] = f"P-{scope}"
+            payload["public_key"] = base64.b64encode(os.urandom(32)).decode()
+        r = getattr(client, method)(path, json=payload, headers=headers)
+        assert r.status_code == status, (path, scope, r.text)
