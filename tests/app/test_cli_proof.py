@@ -28,20 +28,38 @@ def test_bundles_verify_elsewhere_with_only_keys_bundle_and_content(tmp_path: Pa
     text_bundle = tmp_path / "text.bundle.json"
     assert run(["proof", "get", text_sha, "-o", str(text_bundle)], home).returncode == 0
 
-    ok = run(["proof", "verify", str(bundle), "--content", str(signed_path), "--keys", str(keys),
-              "--json"], elsewhere)
+    ok = run(
+        [
+            "proof",
+            "verify",
+            str(bundle),
+            "--content",
+            str(signed_path),
+            "--keys",
+            str(keys),
+            "--json",
+        ],
+        elsewhere,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     evidence = json.loads(ok.stdout)
-    assert {"bundle.content.matches", "record.signature.verified",
-            "checkpoint.signature.verified", "log.inclusion.verified"} <= set(evidence["passed"])
+    assert {
+        "bundle.content.matches",
+        "record.signature.verified",
+        "checkpoint.signature.verified",
+        "log.inclusion.verified",
+    } <= set(evidence["passed"])
     assert "anchor.absent" in evidence["skipped"]
-    ok_text = run(["proof", "verify", str(text_bundle), "--text", "A proven post",
-                   "--keys", str(keys)], elsewhere)
+    ok_text = run(
+        ["proof", "verify", str(text_bundle), "--text", "A proven post", "--keys", str(keys)],
+        elsewhere,
+    )
     assert ok_text.returncode == 0, ok_text.stdout
 
     # the wrong content, and keys that are not the service's, both fail with exit 1
-    wrong = run(["proof", "verify", str(bundle), "--content", str(photo), "--keys", str(keys)],
-                elsewhere)
+    wrong = run(
+        ["proof", "verify", str(bundle), "--content", str(photo), "--keys", str(keys)], elsewhere
+    )
     assert wrong.returncode == 1 and "bundle.content.mismatch" in wrong.stdout
     foreign = run(["proof", "verify", str(bundle), "--content", str(signed_path)], elsewhere)
     assert foreign.returncode == 1
@@ -62,10 +80,17 @@ def test_bundles_verify_elsewhere_with_only_keys_bundle_and_content(tmp_path: Pa
     assert verdict["provenance"]["log"]["inclusion_verified"] is True
 
     envelope = tmp_path / "post.proof.json"
-    assert run(["proof", "attach", "--text", "A proven post", "-o", str(envelope)],
-               home).returncode == 0
-    assert run(["proof", "verify", str(envelope), "--text", "A proven post", "--keys",
-                str(keys)], elsewhere).returncode == 0
+    assert (
+        run(["proof", "attach", "--text", "A proven post", "-o", str(envelope)], home).returncode
+        == 0
+    )
+    assert (
+        run(
+            ["proof", "verify", str(envelope), "--text", "A proven post", "--keys", str(keys)],
+            elsewhere,
+        ).returncode
+        == 0
+    )
 
 
 def test_proof_commands_reject_bad_input(tmp_path: Path) -> None:

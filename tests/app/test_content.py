@@ -33,8 +33,11 @@ def test_spam_lowers_a_trusted_publishers_verdict(
     client: TestClient, engine: TrustEngine, admin_token: str
 ) -> None:
     key = Ed25519Key(SigningKey.generate())
-    client.post("/v1/publishers", json={"name": "Loud Shop", "public_key": key.public_b64},
-                headers=auth(admin_token))
+    client.post(
+        "/v1/publishers",
+        json={"name": "Loud Shop", "public_key": key.public_b64},
+        headers=auth(admin_token),
+    )
     with engine.db.session() as s:
         token = services.create_api_key(s, "shop", ["sign"], "Loud Shop").token
     client.post("/v1/sign", json={"text": SPAM}, headers=auth(token))
@@ -46,10 +49,16 @@ def test_spam_lowers_a_trusted_publishers_verdict(
 
 
 def test_rewritten_copies_form_a_campaign(client: TestClient) -> None:
-    base = ("Great deals on vintage watches this weekend only, visit our store downtown and "
-            "mention this post for an extra discount on every purchase you make")
-    variants = [base, base.replace("Great", "Amazing"), base.replace("weekend", "week"),
-                base + " today"]
+    base = (
+        "Great deals on vintage watches this weekend only, visit our store downtown and "
+        "mention this post for an extra discount on every purchase you make"
+    )
+    variants = [
+        base,
+        base.replace("Great", "Amazing"),
+        base.replace("weekend", "week"),
+        base + " today",
+    ]
     sizes = []
     for i, text in enumerate(variants):
         doc = client.post("/v1/verify", json={"text": text, "id": f"post-{i}"}).json()
@@ -82,14 +91,27 @@ def test_label_and_train_change_the_answer(tmp_path: Path) -> None:
     """Moderator labels, retrained: the operator's model takes over and flips a text."""
     data_dir = tmp_path / "data"
     target = "Join the weekly knitting circle at the library annex"
-    rows = [{"text": f"Join the weekly knitting circle at the library annex {i}",
-             "label": "spam"} for i in range(12)]
-    rows += [{"text": t, "label": "ham"} for t in (
-        "See you at lunch", "The report is attached", "Happy birthday, Sam!",
-        "Meeting moved to 3pm", "Can you review my pull request?", "Thanks for the help",
-        "The train is late again", "Dinner at seven?", "Lovely photos from the trip",
-        "I fixed the typo in chapter two", "Our flight lands at noon", "Good luck tomorrow",
-    )]
+    rows = [
+        {"text": f"Join the weekly knitting circle at the library annex {i}", "label": "spam"}
+        for i in range(12)
+    ]
+    rows += [
+        {"text": t, "label": "ham"}
+        for t in (
+            "See you at lunch",
+            "The report is attached",
+            "Happy birthday, Sam!",
+            "Meeting moved to 3pm",
+            "Can you review my pull request?",
+            "Thanks for the help",
+            "The train is late again",
+            "Dinner at seven?",
+            "Lovely photos from the trip",
+            "I fixed the typo in chapter two",
+            "Our flight lands at noon",
+            "Good luck tomorrow",
+        )
+    ]
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
     before = json.loads(run(["verify", "--json", "--text", target], data_dir).stdout)

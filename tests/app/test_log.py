@@ -7,7 +7,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 from sqlalchemy import func, select
@@ -199,9 +198,10 @@ def test_worker_sequences_in_the_background(tmp_path: Path) -> None:
         while eng.log.pending_count() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert eng.log.pending_count() == 0
-        assert c.post("/v1/verify", json={"text": "background"}).json()["provenance"]["log"][
-            "status"
-        ] == "logged"
+        assert (
+            c.post("/v1/verify", json={"text": "background"}).json()["provenance"]["log"]["status"]
+            == "logged"
+        )
 
 
 def test_leaf_is_recomputed_from_the_record(engine: TrustEngine) -> None:

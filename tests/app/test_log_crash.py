@@ -74,8 +74,9 @@ def test_sigkill_mid_batch_then_restart_logs_every_entry_once(
     assert child.returncode == -signal.SIGKILL
     assert child.stdout.read() == ""  # it never finished
 
-    engine = TrustEngine.open(Settings(data_dir=data_dir, database_url=database_url,
-                                       log_worker=False))
+    engine = TrustEngine.open(
+        Settings(data_dir=data_dir, database_url=database_url, log_worker=False)
+    )
     try:
         total, placed, checkpoints = counts(engine)
         # every accepted entry is still there, and the interrupted batch left no trace

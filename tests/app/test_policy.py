@@ -12,9 +12,18 @@ SHA = "ab" * 32
 
 
 def c2pa(state: str, **kw) -> C2paEvidence:
-    return C2paEvidence(state=state, signer="Signer", failures=tuple(kw.pop("failures", ())),
-                        codes=(), manifest_label="urn:x", claim_generator=None, title=None,
-                        actions=(), remote_manifest_url=None, **kw)
+    return C2paEvidence(
+        state=state,
+        signer="Signer",
+        failures=tuple(kw.pop("failures", ())),
+        codes=(),
+        manifest_label="urn:x",
+        claim_generator=None,
+        title=None,
+        actions=(),
+        remote_manifest_url=None,
+        **kw,
+    )
 
 
 def record(valid: bool, publisher: str | None, code: str) -> RecordEvidence:
@@ -33,15 +42,17 @@ def ev(**kw) -> Evidence:
 
 ROWS = [
     # (row, evidence, verdict, score)
-    ("1 C2PA invalid", ev(c2pa=c2pa("Invalid", failures=["assertion.dataHash.mismatch"]),
-                          records=[PUBLISHER]), "tampered", 0.0),
+    (
+        "1 C2PA invalid",
+        ev(c2pa=c2pa("Invalid", failures=["assertion.dataHash.mismatch"]), records=[PUBLISHER]),
+        "tampered",
+        0.0,
+    ),
     ("1 record broken", ev(records=[BROKEN], spam_probability=0.99), "tampered", 0.0),
     ("2 spam over trusted", ev(c2pa=c2pa("Trusted"), spam_probability=0.97), "spam", 0.05),
-    ("3 suspicious probability", ev(records=[PUBLISHER], spam_probability=0.4),
-     "suspicious", 0.2),
+    ("3 suspicious probability", ev(records=[PUBLISHER], spam_probability=0.4), "suspicious", 0.2),
     ("3 campaign", ev(spam_probability=0.01, campaign={"size": 3}), "suspicious", 0.2),
-    ("3 below campaign size", ev(spam_probability=0.01, campaign={"size": 2}),
-     "unverified", 0.3),
+    ("3 below campaign size", ev(spam_probability=0.01, campaign={"size": 2}), "unverified", 0.3),
     ("4 C2PA trusted", ev(c2pa=c2pa("Trusted")), "trusted", 0.95),
     ("5 registered publisher", ev(records=[PUBLISHER]), "trusted", 0.9),
     ("6 C2PA valid, unknown signer", ev(c2pa=c2pa("Valid")), "verified", 0.6),

@@ -31,7 +31,6 @@ from signing.errors import VerificationError
 from tests.app.conftest import auth
 from tests.app.test_cli import run
 
-
 # --- receipts ---------------------------------------------------------------------
 
 
