@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.batching import MicroBatcher
 from app.campaign_redis import RedisCampaignStorage
 from app.observability import MODEL_LATENCY
 from app.redis_state import REDIS_ERRORS, RedisLink
@@ -39,6 +40,7 @@ class ContentAnalyzer:
             else None
         )
         self.model_seconds = 0.0  # cumulative time in the classifier, for metrics
+        self._batcher: MicroBatcher[str, float] | None = None
 
     @property
     def classifier(self) -> SpamClassifier:
@@ -57,6 +59,13 @@ class ContentAnalyzer:
         self.model_seconds += elapsed
         MODEL_LATENCY.labels("spam").observe(elapsed)
         return [round(float(p), 4) for p in probabilities]
+
+    def spam_probability(self, text: str) -> float:
+        """One text's probability, batched with other requests' texts into one call."""
+        with self._lock:
+            if self._batcher is None:
+                self._batcher = MicroBatcher(self.spam_probabilities, name="spam-batcher")
+        return self._batcher(text)
 
     def campaign(self, item_id: str, text: str, *, now: datetime | None = None) -> dict[str, Any]:
         """Observe the item and describe the campaign it belongs to."""

@@ -372,7 +372,7 @@ class TrustEngine:
         return self._cached(sha, "text", compute)
 
     def _add_content(self, ev: Evidence, text: str, item_id: str | None) -> None:
-        ev.spam_probability = self.content.spam_probabilities([text])[0]
+        ev.spam_probability = self.content.spam_probability(text)
         ev.campaign = self.content.campaign(item_id or ev.sha256, text)
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:
