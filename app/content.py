@@ -8,11 +8,17 @@ and falls back to process memory while Redis is away.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# The model is bundled: never reach a hub, and keep library progress bars off our stderr.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from app.batching import MicroBatcher
 from app.campaign_redis import RedisCampaignStorage

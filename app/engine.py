@@ -371,8 +371,23 @@ class TrustEngine:
             return compute()
         return self._cached(sha, "text", compute)
 
-    def _add_content(self, ev: Evidence, text: str, item_id: str | None) -> None:
-        ev.spam_probability = self.content.spam_probability(text)
+    def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
+        """Verdicts for many (text, item id) pairs, classified in one model call."""
+        datas = [self._text_bytes(text) for text, _ in items]
+        probabilities = self.content.spam_probabilities([text for text, _ in items])
+        docs = []
+        for (text, item_id), data, p in zip(items, datas, probabilities, strict=True):
+            ev = Evidence(sha256_hex(data), TEXT_TYPE, len(data))
+            self._add_content(ev, text, item_id, probability=p)
+            docs.append(self._verdict(ev))
+        return docs
+
+    def _add_content(
+        self, ev: Evidence, text: str, item_id: str | None, probability: float | None = None
+    ) -> None:
+        ev.spam_probability = (
+            probability if probability is not None else self.content.spam_probability(text)
+        )
         ev.campaign = self.content.campaign(item_id or ev.sha256, text)
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:

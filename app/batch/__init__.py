@@ -1,0 +1,1 @@
+"""The moderators' batch: many items in, one verdict document per item out."""
