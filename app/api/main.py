@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
         lifespan=lifespan,
     )
     problems.install(app)
+    problems.document_problems(app)
     for module in (verify, items, log, lookup):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):
