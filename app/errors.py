@@ -3,6 +3,8 @@ expect to an HTTP status and a CLI exit code."""
 
 from __future__ import annotations
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from detectors.errors import DetectorError, ModelUnavailable, TrainingDataError
 from signing.errors import (
     ChainUnavailable,
@@ -55,6 +57,8 @@ class InvalidInput(AppError):
     title = "Invalid input"
 
 
+DB_UNAVAILABLE = (OperationalError, InterfaceError)
+
 # (error class, HTTP status, title) — the first matching row wins.
 ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (UnsupportedMediaType, 415, "Unsupported media type"),
@@ -73,10 +77,17 @@ def classify(exc: Exception) -> tuple[int, str, str] | None:
     """Map an expected error to (status, title, detail); None for unexpected ones."""
     if isinstance(exc, AppError):
         return exc.status, exc.title, exc.detail
+    if isinstance(exc, DB_UNAVAILABLE):
+        # never the driver's text: it names hosts and statements
+        return 503, "Database unavailable", "the database is unavailable; retry shortly"
     for cls, status, title in ERROR_TABLE:
         if isinstance(exc, cls):
             return status, title, str(exc)
     return None
 
 
-EXPECTED: tuple[type[Exception], ...] = (AppError, *(cls for cls, _, _ in ERROR_TABLE))
+EXPECTED: tuple[type[Exception], ...] = (
+    AppError,
+    *DB_UNAVAILABLE,
+    *(cls for cls, _, _ in ERROR_TABLE),
+)

@@ -50,7 +50,11 @@ def install(app: FastAPI) -> None:
         status, title, detail = mapped
         if status >= 500:
             log.error("%s: %s", title, detail)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif status == 503:
+            headers = {"Retry-After": "2"}
         return problem(status, title, detail, headers=headers)
 
     # Expected errors are answered where they are raised; only a bug reaches the last one.
