@@ -17,11 +17,14 @@ class RedisCampaignStorage:
     (set of item ids) and ``members:<cluster>`` (sorted set scored by first sighting).
     """
 
-    def __init__(self, redis_client: Any, prefix: str) -> None:
+    def __init__(self, redis_client: Any, prefix: str, ttl_seconds: int = 30 * 86400) -> None:
         if not prefix:
             raise ValueError("a key prefix is required")
         self.redis = redis_client
         self.prefix = prefix
+        # every key expires ttl after its last write: campaigns are about recent traffic,
+        # and the index must not grow without bound
+        self.ttl = ttl_seconds
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -37,14 +40,15 @@ class RedisCampaignStorage:
         return StoredItem(cluster_id, sig)
 
     def put_item(self, item_id: str, item: StoredItem) -> None:
-        self.redis.hset(
-            self._k("item", item_id),
-            mapping={"cluster": item.cluster_id, "sig": item.signature or b""},
-        )
+        name = self._k("item", item_id)
+        pipe = self.redis.pipeline()
+        pipe.hset(name, mapping={"cluster": item.cluster_id, "sig": item.signature or b""})
+        pipe.expire(name, self.ttl)
+        pipe.execute()
 
     def claim_exact(self, key: str, cluster_id: str) -> str:
         name = self._k("exact", key)
-        self.redis.set(name, cluster_id, nx=True)
+        self.redis.set(name, cluster_id, nx=True, ex=self.ttl)
         bound = self.redis.get(name)
         return bound.decode() if isinstance(bound, bytes) else str(bound)
 
@@ -55,15 +59,20 @@ class RedisCampaignStorage:
         ]
 
     def add_to_band(self, band: str, item_id: str) -> None:
-        self.redis.sadd(self._k("band", band), item_id)
+        name = self._k("band", band)
+        pipe = self.redis.pipeline()
+        pipe.sadd(name, item_id)
+        pipe.expire(name, self.ttl)
+        pipe.execute()
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         name = self._k("members", cluster_id)
         pipe = self.redis.pipeline()
         pipe.zadd(name, {item_id: seen_at}, nx=True)
+        pipe.expire(name, self.ttl)
         pipe.zcard(name)
         pipe.zrange(name, 0, 0, withscores=True)
-        _, size, first = pipe.execute()
+        _, _, size, first = pipe.execute()
         return int(size), float(first[0][1])
 
     def cluster_info(self, cluster_id: str) -> tuple[int, float | None]:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from app import services
-from app.engine import TrustEngine
-from app.errors import classify
-from app.settings import Settings
-from signing.errors import MalformedContent, VerificationError
+# Commands import what they use: 'serve' starts worker processes that import this module
+# again, and they must come up quickly.
+if TYPE_CHECKING:
+    from app.engine import TrustEngine
 
 app = typer.Typer(
     help="TrustSeal: content provenance and anti-spam verification.",
@@ -49,6 +49,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 @contextmanager
 def engine_session() -> Iterator[TrustEngine]:
     """Open the local engine; map every expected error to one line and exit code 2."""
+    from app.engine import TrustEngine
+    from app.errors import classify
+    from app.settings import Settings
+
     try:
         settings = Settings()
     except ValueError as e:
@@ -83,18 +87,23 @@ def serve(
     import uvicorn
 
     from app.observability import configure_logging, uvicorn_log_config
+    from app.settings import Settings
 
     try:
         Settings().ensure_data_dir()
     except (ValueError, OSError) as e:
         fail(f"bad settings: {e}")
     configure_logging("INFO")
+    # one process per core's worth of model threads: several workers must not each
+    # start a thread per core and fight over the CPU
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     uvicorn.run(
         "app.api.asgi:app",
         host=host,
         port=port,
         workers=workers,
         log_config=uvicorn_log_config("INFO"),
+        timeout_worker_healthcheck=30,
     )
 
 
@@ -110,6 +119,8 @@ def sign(
     title: Annotated[str | None, typer.Option(help="title for the C2PA manifest")] = None,
 ) -> None:
     """Attach provenance and queue the item for the log; prints one JSON document."""
+    from app import services
+
     if (path is None) == (text is None):
         fail("give a PATH or --text, not both")
     with engine_session() as engine:
@@ -184,6 +195,7 @@ def _check_receipts(path: Path, keys_path: Path | None) -> None:
     """Exit 0 only if every verdict in the file carries a receipt that verifies."""
     from app.pinning import receipt_keys_from_document
     from app.receipts import verify_receipt
+    from signing.errors import MalformedContent, VerificationError
 
     raw = _read(path).decode("utf-8", errors="replace")
     try:
@@ -250,6 +262,8 @@ def apikey_create(
     publisher: Annotated[str | None, typer.Option(help="publisher the key signs for")] = None,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
+    from app import services
+
     with engine_session() as engine, engine.db.session() as s:
         new = services.create_api_key(s, name, scope, publisher)
         print_json(
@@ -265,6 +279,8 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List API keys (never their secrets)."""
+    from app import services
+
     with engine_session() as engine, engine.db.session() as s:
         for row in services.list_api_keys(s):
             print_json(
@@ -281,6 +297,8 @@ def apikey_list() -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="id from 'apikey list'")]) -> None:
     """Revoke an API key."""
+    from app import services
+
     with engine_session() as engine, engine.db.session() as s:
         row = services.revoke_api_key(s, key_id)
         print_json({"id": row.id, "revoked": True})
@@ -292,6 +310,8 @@ def publisher_add(
     public_key: Annotated[str, typer.Option(help="Ed25519 public key, base64")],
 ) -> None:
     """Register a publisher with its Ed25519 public key."""
+    from app import services
+
     with engine_session() as engine, engine.db.session() as s:
         pub = services.register_publisher(s, name, public_key)
         print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
@@ -300,6 +320,8 @@ def publisher_add(
 @publisher_app.command("list")
 def publisher_list() -> None:
     """List registered publishers."""
+    from app import services
+
     with engine_session() as engine, engine.db.session() as s:
         for pub in services.list_publishers(s):
             print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
@@ -380,6 +402,7 @@ def proof_verify(
     as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
 ) -> None:
     """Verify a bundle offline; exit 0 only if every check holds, 1 if one fails."""
+    from app.errors import classify
     from app.pinning import pinned_keys_from_document, verify_bundle_file
 
     if content is not None and text is not None:
@@ -447,6 +470,7 @@ def proof_attach(
 
 def _load_bundle(path: Path) -> tuple[Any, tuple[str, str] | None]:
     """A bundle file, a record envelope carrying ``proof``, or media with one attached."""
+    from app.errors import classify
     from signing.c2pa_proof import read_attached_proof
     from signing.media import sniff_media_type
 
@@ -534,6 +558,8 @@ def label(
     as_label: Annotated[str | None, typer.Option("--label", help="spam or ham")] = None,
 ) -> None:
     """Store moderator decisions (spam/ham) for retraining with 'trustseal train'."""
+    from app import services
+    from app.errors import classify
     from app.inputs import read_lines
 
     if (input_path is None) == (text is None):
@@ -579,6 +605,7 @@ def train(
     """Retrain the spam classifier from a corpus plus moderator labels."""
     import tempfile
 
+    from app import services
     from app.content import export_labels_jsonl
     from detectors.training import train_main
 
@@ -603,6 +630,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print the held-out table: TrustSeal vs the TF-IDF baseline, per group."""
+    from app.errors import classify
     from detectors.evaluation import eval_main
 
     if not data.is_dir():

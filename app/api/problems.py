@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.errors import EXPECTED, classify
 from app.ratelimit import RateLimited
@@ -60,6 +61,12 @@ def install(app: FastAPI) -> None:
     # Expected errors are answered where they are raised; only a bug reaches the last one.
     for cls in EXPECTED:
         app.add_exception_handler(cls, _expected)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_req: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # the client left before sending its whole body: nobody reads this answer
+        log.info("client disconnected before the request body was complete")
+        return problem(400, "Client disconnected", "the request body was not completed")
 
     @app.exception_handler(Exception)
     async def _any(_req: Request, exc: Exception) -> JSONResponse:
