@@ -9,3 +9,4 @@ export HF_HUB_OFFLINE=1
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/pytest -q "$@"
+echo "== browser extension" && bash browser-extension/run-tests.sh

@@ -1,0 +1,105 @@
+/**
+ * Checking one item: digest it, ask the service (privately by prefix, or with the
+ * content when the user allowed full analysis for the site), check the answer's receipt.
+ * Everything it talks to is injected, so tests run it against a real service or a fake.
+ */
+
+import { sha256Hex, sha256OfText } from '../lib/hash.js';
+import { lookupDigest } from '../lib/lookup.js';
+import { verifyReceipt } from '../lib/receipt.js';
+import { ServiceError } from './service-client.js';
+import { TTL_MS, cacheKey } from './verdict-cache.js';
+
+function errorOutcome(code, message, extra = {}) {
+  return { status: 'error', code, message, ...extra };
+}
+
+async function digestOf(item, deps) {
+  if (item.kind === 'text') {
+    if (typeof item.text !== 'string' || item.text.length === 0) {
+      throw new ServiceError('item.malformed', 'empty text');
+    }
+    return { sha256: await sha256OfText(item.text, deps.subtle) };
+  }
+  if (item.kind === 'image') {
+    const { bytes, type } = await deps.fetchImage(item.url);
+    return { sha256: await sha256Hex(bytes, deps.subtle), bytes, type };
+  }
+  throw new ServiceError('item.malformed', `unknown item kind ${String(item.kind)}`);
+}
+
+async function askService(item, content, ctx) {
+  const { client, full, settings } = ctx;
+  if (full) {
+    const doc =
+      item.kind === 'text'
+        ? await client.verifyText(item.text)
+        : await client.verifyBytes(content.bytes, content.type, 'image');
+    return { status: 'verdict', doc, via: 'full' };
+  }
+  const { doc, prefixes } = await lookupDigest(content.sha256, (p) => client.lookup(p), settings.prefixLength);
+  return doc ? { status: 'verdict', doc, via: 'lookup', prefixes } : { status: 'unknown', via: 'lookup', prefixes };
+}
+
+async function checkReceipt(doc, ctx) {
+  // (1) the cached keys; (2) on an unknown key id, the service's current keys once
+  let keys = await ctx.keyStore.get(ctx.client);
+  let result = await verifyReceipt(doc, keys, ctx.subtle);
+  if (!result.ok && result.code === 'receipt.key.unknown') {
+    keys = await ctx.keyStore.get(ctx.client, { refresh: true });
+    result = await verifyReceipt(doc, keys, ctx.subtle);
+  }
+  return result;
+}
+
+/**
+ * Check `item` ({kind: 'image', url} or {kind: 'text', text}). `ctx` holds
+ * {settings, full, client, cache, keyStore, fetchImage, subtle}. Resolves to an outcome
+ * (see lib/badge-state.js); never rejects.
+ */
+export async function checkItem(item, ctx) {
+  const via = ctx.full ? 'full' : 'lookup';
+  let content;
+  try {
+    content = await digestOf(item, ctx);
+  } catch (error) {
+    return errorOutcome(error.code ?? 'item.failed', error.message, { via });
+  }
+  const key = cacheKey(ctx.client.baseUrl, via, content.sha256);
+  let answer = await ctx.cache.get(key);
+  const cached = answer !== null;
+  if (!cached) {
+    try {
+      answer = await askService(item, content, ctx);
+    } catch (error) {
+      return errorOutcome(error.code ?? 'service.failed', error.message, { via, sha256: content.sha256 });
+    }
+  }
+  if (answer.status === 'unknown') {
+    if (!cached) await ctx.cache.set(key, answer, TTL_MS.unknown);
+    return { ...answer, sha256: content.sha256, cached };
+  }
+  // The answer must be about this content, and signed by the service.
+  if (answer.doc?.sha256 !== content.sha256) {
+    if (cached) await ctx.cache.remove(key);
+    return errorOutcome('answer.digest.mismatch', 'the service answered about other content', { via, sha256: content.sha256 });
+  }
+  let receipt;
+  try {
+    receipt = await checkReceipt(answer.doc, ctx);
+  } catch (error) {
+    return errorOutcome(error.code ?? 'receipt.keys.unavailable', `the service's keys cannot be read: ${error.message}`, {
+      via,
+      sha256: content.sha256,
+    });
+  }
+  if (!receipt.ok) {
+    if (cached) await ctx.cache.remove(key);
+    return errorOutcome(receipt.code, `the verdict's receipt does not verify: ${receipt.message}`, {
+      via,
+      sha256: content.sha256,
+    });
+  }
+  if (!cached) await ctx.cache.set(key, answer, TTL_MS.verdict);
+  return { ...answer, receipt, sha256: content.sha256, cached };
+}

@@ -1,0 +1,131 @@
+/** Options page: reads and writes the settings in chrome.storage.local. */
+
+import { DEFAULT_SETTINGS, SETTINGS_KEY, withDefaults } from '../lib/settings.js';
+import { parseSelectorList, selectorIsValid } from '../lib/selectors.js';
+import { normalizeServiceUrl, normalizeSite } from '../lib/site.js';
+
+const $ = (id) => document.getElementById(id);
+let sites = [];
+
+function say(id, text, isError = false) {
+  $(id).textContent = text;
+  $(id).classList.toggle('error', isError);
+}
+
+function renderSites() {
+  const items = sites.map((site) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = site;
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = 'Remove';
+    remove.setAttribute('aria-label', `Remove ${site}`);
+    remove.addEventListener('click', () => {
+      sites = sites.filter((s) => s !== site);
+      renderSites();
+    });
+    li.append(name, remove);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'None: every site is checked privately.';
+    items.push(li);
+  }
+  $('siteList').replaceChildren(...items);
+}
+
+function fill(settings) {
+  $('serviceUrl').value = settings.serviceUrl;
+  $('apiKey').value = settings.apiKey;
+  $('enabled').checked = settings.enabled;
+  $('prefixLength').value = String(settings.prefixLength);
+  $('scanImages').checked = settings.scanImages;
+  $('scanArticles').checked = settings.scanArticles;
+  $('commentSelectors').value = settings.commentSelectors.join('\n');
+  sites = [...settings.fullAnalysisSites];
+  renderSites();
+}
+
+async function load() {
+  fill(withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]));
+}
+
+function addSite() {
+  const site = normalizeSite($('siteInput').value);
+  if (!site) {
+    say('status', 'Enter a site such as https://example.com', true);
+    return;
+  }
+  if (!sites.includes(site)) sites.push(site);
+  $('siteInput').value = '';
+  say('status', '');
+  renderSites();
+}
+
+async function save(event) {
+  event.preventDefault();
+  const serviceUrl = normalizeServiceUrl($('serviceUrl').value);
+  if (!serviceUrl) {
+    say('status', 'The service URL must be an http(s) URL without query or fragment.', true);
+    $('serviceUrl').focus();
+    return;
+  }
+  const { selectors, errors } = parseSelectorList($('commentSelectors').value, selectorIsValid(document));
+  if (errors.length) {
+    say('status', `Not a valid CSS selector: ${errors.join(', ')}`, true);
+    $('commentSelectors').focus();
+    return;
+  }
+  const settings = withDefaults({
+    enabled: $('enabled').checked,
+    serviceUrl,
+    apiKey: $('apiKey').value,
+    fullAnalysisSites: sites,
+    scanImages: $('scanImages').checked,
+    scanArticles: $('scanArticles').checked,
+    commentSelectors: selectors,
+    prefixLength: Number($('prefixLength').value),
+  });
+  await chrome.storage.local.set({ [SETTINGS_KEY]: settings });
+  fill(settings);
+  say('status', 'Saved. Reload a page to check it with the new settings.');
+}
+
+async function testService() {
+  const serviceUrl = normalizeServiceUrl($('serviceUrl').value);
+  if (!serviceUrl) {
+    say('serviceStatus', 'Not an http(s) URL.', true);
+    return;
+  }
+  say('serviceStatus', 'Testing…');
+  try {
+    const response = await fetch(`${serviceUrl}/v1/keys`, { credentials: 'omit', cache: 'no-store' });
+    const doc = await response.json();
+    const count = Array.isArray(doc.receipts) ? doc.receipts.length : 0;
+    if (!response.ok || count === 0) throw new Error(`HTTP ${response.status}, no receipt keys`);
+    say('serviceStatus', `Reachable: ${count} receipt key${count === 1 ? '' : 's'} published.`);
+  } catch (error) {
+    say('serviceStatus', `Not reachable: ${error.message}`, true);
+  }
+}
+
+$('settings').addEventListener('submit', save);
+$('addSite').addEventListener('click', addSite);
+$('siteInput').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') {
+    event.preventDefault();
+    addSite();
+  }
+});
+$('testService').addEventListener('click', testService);
+$('resetSelectors').addEventListener('click', () => {
+  $('commentSelectors').value = DEFAULT_SETTINGS.commentSelectors.join('\n');
+});
+$('clearCache').addEventListener('click', async () => {
+  const { removed } = await chrome.runtime.sendMessage({ type: 'clear-cache' });
+  say('status', `Removed ${removed} cached answer${removed === 1 ? '' : 's'}.`);
+});
+load();

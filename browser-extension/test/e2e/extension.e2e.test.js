@@ -1,0 +1,303 @@
+// End to end: the built extension in Debian's Chromium (headless, --load-extension), a
+// test site on loopback, and a real TrustSeal service on its embedded defaults.
+//
+// Private mode can only find what the service already holds (signed items), so the
+// spam comment and the tampered image are "unverified" there: their digests are unknown.
+// Detecting them needs their content, which is sent only after the test enables full
+// analysis for the test site; then they must show "spam" and "tampered".
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PUBLISHER, TEXTS, articlePage, badgesSettled, optOutPage, readBadgeStates, readErrorTitles } from './page.js';
+import { configure, launchWithExtension, toolbarFor } from './support/browser.js';
+import { flipScanByte } from './support/jpeg.js';
+import { close, freePort, startSite, startTamperProxy } from './support/servers.js';
+import { TrustSeal } from './support/trustseal.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const OUTPUT = join(ROOT, 'test-output');
+const FIXTURES = join(ROOT, 'test', 'fixtures');
+const ITEMS = 8; // three images, the article, the editor's note, three comments
+const SETTLE_MS = 45_000;
+
+const env = {};
+
+const badge = (page, selector) => page.locator(`${selector} trustseal-badge`).first();
+const imageBadge = (page, id) => page.locator(`#${id} + trustseal-badge, picture:has(#${id}) + trustseal-badge`).first();
+
+async function settle(page, count) {
+  await page.waitForFunction(badgesSettled, count, { timeout: SETTLE_MS, polling: 100 });
+  return page.evaluate(readBadgeStates);
+}
+
+/** The toolbar state of the tab at `url` once its title is `title` (or after 5 s). */
+async function waitForToolbar(worker, url, title) {
+  let toolbar = null;
+  for (let i = 0; i < 50 && toolbar?.title !== title; i += 1) {
+    if (i > 0) await sleep(100);
+    toolbar = await toolbarFor(worker, url);
+  }
+  return toolbar;
+}
+
+async function openPopover(host) {
+  await host.locator('button.badge').click();
+  const dialog = host.locator('[role="dialog"]');
+  await dialog.waitFor({ state: 'visible' });
+  const fields = {};
+  for (const field of await host.locator('dd[data-field]').all()) {
+    fields[await field.getAttribute('data-field')] = await field.textContent();
+  }
+  return {
+    title: await dialog.locator('h2').textContent(),
+    fields,
+    reasons: await host.locator('[data-field="reasons"] li').allTextContents(),
+    expanded: await host.locator('button.badge').getAttribute('aria-expanded'),
+  };
+}
+
+before(async () => {
+  env.tmp = mkdtempSync(join(tmpdir(), 'trustseal-e2e-'));
+  mkdirSync(OUTPUT, { recursive: true });
+  const ts = new TrustSeal(join(env.tmp, 'data'));
+  env.ts = ts;
+
+  // (1) publish: sign one photo (C2PA + record), the article and two comments
+  const source = join(env.tmp, 'photo-a.jpg');
+  copyFileSync(join(FIXTURES, 'photo-a.jpg'), source);
+  const signedPath = join(env.tmp, 'photo-a.signed.jpg');
+  env.signedImage = await ts.signFile(source, signedPath);
+  env.normal = await ts.signText(TEXTS.normal);
+  env.post = await ts.signText(TEXTS.post);
+  env.altered = await ts.signText(TEXTS.altered);
+  await ts.addPublisher(PUBLISHER);
+  env.note = await ts.signText(TEXTS.note, PUBLISHER); // a registered publisher: trusted
+  const signed = readFileSync(signedPath);
+  const tampered = flipScanByte(signed).data;
+  writeFileSync(join(env.tmp, 'photo-a.tampered.jpg'), tampered);
+
+  // (2) the service, a proxy in front of it, and the site
+  await ts.serve(await freePort());
+  env.proxy = await startTamperProxy(ts.url);
+  env.site = await startSite({
+    '/': { type: 'text/html; charset=utf-8', body: articlePage() },
+    '/optout.html': { type: 'text/html; charset=utf-8', body: optOutPage() },
+    '/img/signed.jpg': { type: 'image/jpeg', body: signed },
+    '/img/unsigned.jpg': { type: 'image/jpeg', body: readFileSync(join(FIXTURES, 'photo-b.jpg')) },
+    '/img/tampered.jpg': { type: 'image/jpeg', body: tampered },
+  });
+  env.pageUrl = `${env.site.origin}/`;
+
+  // (3) the browser with the extension, pointed at the proxy, private everywhere
+  const { context, worker, userDataDir } = await launchWithExtension(DIST);
+  env.userDataDir = userDataDir;
+  env.context = context;
+  env.worker = worker;
+  env.settings = { serviceUrl: env.proxy.url, fullAnalysisSites: [] };
+  await configure(worker, env.settings);
+  env.page = await context.newPage();
+});
+
+after(async () => {
+  await env.context?.close();
+  if (env.proxy) await close(env.proxy.server);
+  if (env.site) await close(env.site.server);
+  await env.ts?.stop();
+  if (env.userDataDir) rmSync(env.userDataDir, { recursive: true, force: true });
+  if (env.tmp && !process.env.TRUSTSEAL_E2E_KEEP) rmSync(env.tmp, { recursive: true, force: true });
+});
+
+describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
+  it('private mode: badges from digest-prefix look-ups only', async () => {
+    const { page, ts, proxy } = env;
+    const logMark = ts.logMark();
+    const proxyMark = proxy.state.requests.length;
+    proxy.state.tamper = env.altered.sha256; // a man in the middle promotes one verdict
+
+    await page.goto(env.pageUrl);
+    const states = await settle(page, ITEMS);
+    const why = `error badges: ${JSON.stringify(await page.evaluate(readErrorTitles))}`;
+    assert.deepEqual(states, {
+      'img-signed': 'verified', // service record naming no publisher → valid signature, unknown signer
+      'img-unsigned': 'unverified',
+      'img-tampered': 'unverified', // its bytes (and so its digest) are unknown to the service
+      post: 'verified',
+      'editor-note': 'trusted', // a record naming a registered publisher
+      'comment-normal': 'verified',
+      'comment-spam': 'unverified', // a look-up knows nothing of texts it never saw
+      'comment-altered': 'error', // receipt no longer matches the altered verdict
+    }, why);
+    assert.ok(proxy.state.altered >= 1, 'the proxy did alter a verdict in transit');
+
+    // What went over the wire: GET look-ups by short prefix and the keys, nothing else.
+    const sent = proxy.state.requests.slice(proxyMark);
+    assert.ok(sent.length > 0);
+    for (const request of sent) {
+      assert.equal(request.method, 'GET', `${request.method} ${request.path}`);
+      assert.match(request.path, /^\/v1\/(lookup\/[0-9a-f]{4,6}|keys)$/, request.path);
+      assert.equal(request.bytes, 0);
+    }
+    const digests = [env.signedImage.sha256, env.normal.sha256, env.post.sha256, env.altered.sha256, env.note.sha256];
+    for (const request of sent) for (const d of digests) assert.ok(!request.path.includes(d.slice(0, 7)), 'no long digest prefix');
+    const access = ts.accessLog(logMark);
+    const routes = access.map((e) => `${e.method} ${e.route}`);
+    assert.ok(routes.includes('GET /v1/lookup/{prefix}'), routes.join(', '));
+    assert.ok(routes.includes('GET /v1/keys'), routes.join(', '));
+    assert.ok(!routes.some((r) => r.includes('/v1/verify')), 'no POST /v1/verify in private mode');
+    assert.deepEqual([...new Set(routes)].sort(), ['GET /v1/keys', 'GET /v1/lookup/{prefix}']);
+
+    // The toolbar icon counts the page's items.
+    const toolbar = await waitForToolbar(env.worker, env.pageUrl, 'TrustSeal: 1 trusted, 3 verified, 3 unverified, 1 error');
+    assert.equal(toolbar.text, String(ITEMS));
+    assert.equal(toolbar.title, 'TrustSeal: 1 trusted, 3 verified, 3 unverified, 1 error');
+    await page.screenshot({ path: join(OUTPUT, 'private-mode.png'), fullPage: true });
+  });
+
+  it('private mode: the popover shows signer, publisher, log, anchor, spam and reasons', async () => {
+    const { page } = env;
+    const host = imageBadge(page, 'img-signed');
+    const label = await host.locator('button.badge').getAttribute('aria-label');
+    assert.equal(label, 'TrustSeal: Verified image, valid signature, unknown signer. Show details');
+    const pop = await openPopover(host);
+    assert.equal(pop.expanded, 'true');
+    assert.equal(pop.title, 'Verified: valid signature, unknown signer');
+    assert.match(pop.fields.signer, /^valid record signed by the service \(key [0-9a-f]{16}\)$/);
+    assert.equal(pop.fields.publisher, 'none named');
+    assert.match(pop.fields.log, /^entry (\d+ of a checkpoint of \d+, inclusion verified|queued)$/);
+    assert.equal(pop.fields.anchor, 'not anchored');
+    assert.equal(pop.fields.spam, 'not analysed (private mode)');
+    assert.equal(pop.fields.checked, 'privately: only a 4-digit digest prefix was sent');
+    assert.match(pop.fields.receipt, /^signature valid, service key [0-9a-f]+$/);
+    assert.ok(pop.reasons.includes('signed record from this service, naming no publisher'), pop.reasons.join(' | '));
+    await page.screenshot({ path: join(OUTPUT, 'private-mode-popover.png'), fullPage: true });
+    await page.keyboard.press('Escape');
+    await host.locator('[role="dialog"]').waitFor({ state: 'hidden' });
+
+    const note = await openPopover(badge(page, '#editor-note'));
+    assert.equal(note.title, 'Trusted: signed by a signer you trust');
+    assert.equal(note.fields.publisher, PUBLISHER);
+    assert.ok(note.reasons.includes(`signed record from registered publisher ${PUBLISHER}`), note.reasons.join(' | '));
+    await page.keyboard.press('Escape');
+
+    const altered = await openPopover(badge(page, '#comment-altered'));
+    assert.equal(altered.title, 'Error: could not be checked');
+    assert.equal(altered.fields.code, 'receipt.signature.invalid');
+    assert.equal(altered.fields.publisher, undefined, 'no verdict field of the forged answer is shown');
+    await page.keyboard.press('Escape');
+  });
+
+  it('checks content added later, once, without re-checking what was checked', async () => {
+    const { page, proxy } = env;
+    const mark = proxy.state.requests.length;
+    await page.evaluate((text) => {
+      const filler = document.createElement('div'); // nothing to check in it
+      filler.textContent = ' ';
+      document.body.append(filler);
+      document.getElementById('comment-normal').append(document.createComment('edited'));
+      const comment = document.createElement('div');
+      comment.className = 'comment';
+      const body = document.createElement('p');
+      body.className = 'comment-body';
+      body.id = 'comment-late';
+      body.textContent = text;
+      comment.append(body);
+      document.getElementById('comments').append(comment);
+    }, TEXTS.late);
+    const states = await settle(page, ITEMS + 1);
+    assert.equal(states['comment-late'], 'unverified');
+    const sent = proxy.state.requests.slice(mark);
+    assert.equal(sent.filter((r) => r.path.startsWith('/v1/lookup/')).length, 1, JSON.stringify(sent));
+    await page.waitForTimeout(400);
+    assert.equal(await page.locator('trustseal-badge').count(), ITEMS + 1);
+  });
+
+  it('respects <meta name="trustseal" content="off">', async () => {
+    const { context, worker, proxy } = env;
+    const mark = proxy.state.requests.length;
+    const page = await context.newPage();
+    const url = `${env.site.origin}/optout.html`;
+    await page.goto(url);
+    await page.waitForFunction(() => document.readyState === 'complete');
+    const toolbar = await waitForToolbar(worker, url, 'TrustSeal: this page opted out of checks');
+    assert.equal(toolbar.title, 'TrustSeal: this page opted out of checks');
+    assert.equal(await page.locator('trustseal-badge').count(), 0);
+    assert.equal(proxy.state.requests.length, mark, 'nothing was asked about an opted-out page');
+    await page.close();
+  });
+
+  it('options page: tests the service and allows full analysis for a site', async () => {
+    const { context, worker } = env;
+    const options = await context.newPage();
+    await options.goto(new URL('/options/options.html', worker.url()).href);
+    assert.equal(await options.inputValue('#serviceUrl'), env.proxy.url);
+    await options.click('#testService');
+    await options.locator('#serviceStatus', { hasText: 'Reachable' }).waitFor();
+    assert.match(await options.textContent('#serviceStatus'), /^Reachable: 1 receipt key published\.$/);
+    await options.fill('#commentSelectors', '.comment-body\n[[not a selector');
+    await options.click('#save');
+    assert.match(await options.textContent('#status'), /^Not a valid CSS selector: \[\[not a selector$/);
+    await options.click('#resetSelectors');
+    await options.fill('#siteInput', env.pageUrl);
+    await options.click('#addSite');
+    assert.deepEqual(await options.locator('#siteList li span').allTextContents(), [env.site.origin]);
+    await options.click('#save');
+    await options.locator('#status', { hasText: 'Saved' }).waitFor();
+    const stored = await worker.evaluate(async () => (await chrome.storage.local.get('settings')).settings);
+    assert.deepEqual(stored.fullAnalysisSites, [env.site.origin]);
+    assert.equal(stored.serviceUrl, env.proxy.url);
+    assert.equal(stored.prefixLength, 4);
+    await options.close();
+  });
+
+  it('full analysis for the site: tampered image and spam comment are found', async () => {
+    const { page, ts, proxy, worker } = env;
+    const stored = await worker.evaluate(async () => (await chrome.storage.local.get('settings')).settings);
+    assert.deepEqual(stored.fullAnalysisSites, [env.site.origin], 'set through the options page');
+    const logMark = ts.logMark();
+    const proxyMark = proxy.state.requests.length;
+    await page.goto(env.pageUrl); // a fresh load: the late comment is gone
+    const states = await settle(page, ITEMS);
+    const why = `error badges: ${JSON.stringify(await page.evaluate(readErrorTitles))}`;
+    assert.deepEqual(states, {
+      'img-signed': 'verified', // valid C2PA from a signer no anchor vouches for, and the record
+      'img-unsigned': 'unverified',
+      'img-tampered': 'tampered',
+      post: 'verified',
+      'editor-note': 'trusted',
+      'comment-normal': 'verified',
+      'comment-spam': 'spam',
+      'comment-altered': 'error',
+    }, why);
+    const posts = proxy.state.requests.slice(proxyMark).filter((r) => r.method === 'POST');
+    assert.equal(posts.length, ITEMS, 'every item was sent once');
+    assert.ok(posts.every((r) => r.path === '/v1/verify' && r.bytes > 0));
+    const routes = ts.accessLog(logMark).map((e) => `${e.method} ${e.route}`);
+    assert.equal(routes.filter((r) => r === 'POST /v1/verify').length, ITEMS);
+
+    const spam = await openPopover(badge(page, '#comment-spam'));
+    assert.equal(spam.title, 'Spam: classified as spam');
+    const probability = Number.parseFloat(spam.fields.spam);
+    assert.ok(probability >= 50 && probability <= 100, spam.fields.spam);
+    assert.ok(spam.reasons.some((r) => r.startsWith('spam probability')), spam.reasons.join(' | '));
+    assert.equal(spam.fields.checked, 'full analysis: the content was sent to the service');
+    await page.keyboard.press('Escape');
+
+    const tampered = await openPopover(imageBadge(page, 'img-tampered'));
+    assert.equal(tampered.title, 'Tampered: changed after it was signed');
+    assert.match(tampered.fields.signer, /^C2PA Invalid/);
+    assert.ok(tampered.reasons.some((r) => r.includes('assertion.dataHash.mismatch')), tampered.reasons.join(' | '));
+    await page.screenshot({ path: join(OUTPUT, 'full-analysis-popover.png'), fullPage: true });
+    await page.keyboard.press('Escape');
+    await imageBadge(page, 'img-tampered').locator('[role="dialog"]').waitFor({ state: 'hidden' });
+    await page.screenshot({ path: join(OUTPUT, 'full-analysis.png'), fullPage: true });
+
+    const toolbar = await waitForToolbar(worker, env.pageUrl, 'TrustSeal: 1 trusted, 3 verified, 1 unverified, 1 spam, 1 tampered, 1 error');
+    assert.equal(toolbar.text, String(ITEMS));
+    assert.equal(toolbar.title, 'TrustSeal: 1 trusted, 3 verified, 1 unverified, 1 spam, 1 tampered, 1 error');
+  });
+});
