@@ -354,6 +354,7 @@ class TrustEngine:
         )
         if checked.record is not None:
             ev.records = [checked.record]
+            ev.records_checked = True  # the file carries its record; no look-up
         self._set_log(ev, attached.bundle, checked, source="attached")
 
     def verify_text(self, text: str, *, item_id: str | None = None) -> dict[str, Any]:
@@ -374,11 +375,14 @@ class TrustEngine:
     def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Verdicts for many (text, item id) pairs, classified in one model call."""
         datas = [self._text_bytes(text) for text, _ in items]
+        shas = [sha256_hex(data) for data in datas]
         probabilities = self.content.spam_probabilities([text for text, _ in items])
+        stored = services.envelopes_for_many(self.db.engine, shas)
         docs = []
-        for (text, item_id), data, p in zip(items, datas, probabilities, strict=True):
-            ev = Evidence(sha256_hex(data), TEXT_TYPE, len(data))
+        for (text, item_id), data, sha, p in zip(items, datas, shas, probabilities, strict=True):
+            ev = Evidence(sha, TEXT_TYPE, len(data))
             self._add_content(ev, text, item_id, probability=p)
+            self._add_records(ev, stored.get(sha, []))
             docs.append(self._verdict(ev))
         return docs
 
@@ -410,7 +414,7 @@ class TrustEngine:
         return self._verdict(ev)
 
     def _verdict(self, ev: Evidence) -> dict[str, Any]:
-        if not ev.records:
+        if not ev.records_checked:
             self._add_records(ev)
         decision = self.policy.decide(ev)
         best = _best_record(ev.records)
@@ -437,8 +441,11 @@ class TrustEngine:
         VERDICTS.labels(decision.verdict).inc()
         return sign_verdict(doc, self.keys.current("receipt"))
 
-    def _add_records(self, ev: Evidence) -> None:
-        envelopes = services.envelopes_for(self.db.engine, ev.sha256)
+    def _add_records(self, ev: Evidence, envelopes: list[str] | None = None) -> None:
+        """The item's stored records, verified; ``envelopes`` when already fetched."""
+        if envelopes is None:
+            envelopes = services.envelopes_for(self.db.engine, ev.sha256)
+        ev.records_checked = True
         ev.records = [
             verify_record(json.loads(env), self.resolve_key, content_sha256=ev.sha256)
             for env in envelopes

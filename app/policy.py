@@ -46,6 +46,7 @@ class Evidence:
     spam_probability: float | None = None
     campaign: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    records_checked: bool = False  # the store was asked for this item's records
 
 
 @dataclass(frozen=True)

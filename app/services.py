@@ -209,6 +209,21 @@ def envelopes_for(engine: Engine, sha256: str) -> list[str]:
         return list(conn.execute(_ENVELOPES, {"sha": sha256}).scalars())
 
 
+def envelopes_for_many(engine: Engine, sha256s: list[str]) -> dict[str, list[str]]:
+    """Stored envelopes of many items in one query, by digest, oldest first."""
+    records = Record.__table__  # type: ignore[attr-defined]
+    found: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(records.c.sha256, records.c.envelope)
+            .where(records.c.sha256.in_(set(sha256s)))
+            .order_by(records.c.id)
+        )
+        for sha, envelope in rows:
+            found.setdefault(sha, []).append(envelope)
+    return found
+
+
 def digests_with_prefix(engine: Engine, prefix: str, limit: int) -> list[str]:
     """Known item digests starting with ``prefix`` (a range scan of the primary key)."""
     items = Item.__table__  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from detectors.data import build_splits, load_corpus
 from detectors.embedder import load_base_model
 from detectors.evaluation import scores
-from detectors.spam import SpamClassifier, sparse_matrix, stack_inputs
+from detectors.spam import SpamClassifier
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -39,15 +39,11 @@ def default_path(clf: SpamClassifier) -> Callable[[Sequence[str]], np.ndarray]:
     if clf.embedder.tag != "base":
         model = clf.embedder.model
         model.max_seq_length = 256
-    heads = clf.heads
-    coef = heads.sparse_dense_coef()
 
     def run(texts: Sequence[str]) -> np.ndarray:
         emb = model.encode(list(texts), convert_to_numpy=True, show_progress_bar=False)
-        emb_logit = emb @ heads.emb_coef + heads.emb_bias
-        sparse_logit = np.asarray(sparse_matrix(texts) @ coef).ravel() + heads.sparse_bias
-        z = stack_inputs(emb_logit, sparse_logit) @ heads.stack_coef + heads.stack_bias
-        return 1.0 / (1.0 + np.exp(-z))
+        emb_logit, sparse_logit = clf.logits_from_embeddings(texts, emb)
+        return clf.probabilities(texts, emb_logit, sparse_logit)
 
     return run
 
@@ -63,6 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--short", type=int, default=600, help="short texts (SMS slice)")
     parser.add_argument("--long", type=int, default=300, help="e-mails (SpamAssassin 2003)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds over all paths; best rate is kept"
+    )
     args = parser.parse_args()
     import torch
 
@@ -86,16 +85,20 @@ def main() -> None:
         texts = [ex.text for ex in items]
         labels = [ex.label for ex in items]
         print(f"\n{name}: {len(texts)} texts, {sum(labels)} spam")
-        base_rate = 0.0
-        base_f1 = 0.0
-        for label, run in paths.items():
-            probs, rate = timed(run, texts)
-            f1 = scores(labels, probs.tolist(), fp32.threshold).f1
-            if not base_rate:
-                base_rate, base_f1 = rate, f1
+        # Paths alternate within each round and the best round counts, so load from
+        # other processes on the machine penalises every path alike.
+        rates: dict[str, float] = {}
+        f1s: dict[str, float] = {}
+        for _ in range(max(1, args.repeats)):
+            for label, run in paths.items():
+                probs, rate = timed(run, texts)
+                rates[label] = max(rates.get(label, 0.0), rate)
+                f1s[label] = scores(labels, probs.tolist(), fp32.threshold).f1
+        base = next(iter(paths))
+        for label in paths:
             print(
-                f"  {label:24s} {rate:8.1f} texts/s  x{rate / base_rate:4.2f}"
-                f"  F1 {f1:.4f} ({f1 - base_f1:+.4f})"
+                f"  {label:24s} {rates[label]:8.1f} texts/s  x{rates[label] / rates[base]:4.2f}"
+                f"  F1 {f1s[label]:.4f} ({f1s[label] - f1s[base]:+.4f})"
             )
     cached = SpamClassifier.load(quantize=True)
     repeated = [ex.text for ex in slices["short (SMS held-out)"][:100]] * 5

@@ -66,8 +66,10 @@ def _quantized(model: Any) -> Any:
     import torch
 
     clone = copy.deepcopy(model)
-    clone[0].auto_model = torch.ao.quantization.quantize_dynamic(
-        clone[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8
+    # In place: assigning a quantised copy to ``auto_model`` would leave the module that
+    # ``forward`` actually runs in float32.
+    torch.ao.quantization.quantize_dynamic(
+        clone[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
     )
     return clone
 

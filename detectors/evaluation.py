@@ -124,12 +124,14 @@ def evaluate_recipe(
     config: object | None = None,
     videos: Sequence[str] = tuple(YOUTUBE_FILES),
     final_model_dir: Path | None = None,
+    embedder: object | None = None,
 ) -> list[GroupResult]:
     """The full protocol: leave-one-video-out retraining plus the fixed hold-outs.
 
     With ``final_model_dir`` the fixed hold-outs are scored with that (already trained)
     model, which must have been trained on the ``held_out_video=None`` split; otherwise
-    the recipe is retrained on it.
+    the recipe is retrained on it. ``embedder`` (frozen recipes only) replaces the shared
+    embedding cache, e.g. one already filled.
     """
     from detectors.embedder import Embedder, load_base_model
     from detectors.training import TrainConfig, train_model
@@ -137,7 +139,11 @@ def evaluate_recipe(
     cfg = config if isinstance(config, TrainConfig) else TrainConfig()
     shared = None
     if cfg.finetune is None:
-        shared = Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
+        shared = (
+            embedder
+            if isinstance(embedder, Embedder)
+            else Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
+        )
     corpus = load_corpus(data_dir)
     results: list[GroupResult] = []
     with tempfile.TemporaryDirectory() as tmp:

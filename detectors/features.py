@@ -33,6 +33,22 @@ _MIXED = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*\d)\w{3,}\b")
 _REPEAT = re.compile(r"(.)\1{3,}")
 _SPACED = re.compile(r"\b(?:\w\s){4,}\w\b")
 _WORD = re.compile(r"\w+")
+_PROMO = tuple(
+    re.compile(pattern, re.I)
+    for pattern in (
+        r"\bcheck\s*(?:it\s*)?out\b|\bgo\s+(?:check|watch|see)\b|\btake\s+a\s+look\b",
+        r"\bsub(?:scribe|scribers?|s)?\b|\bsub\s*4\s*sub\b",
+        r"\b(?:my|our)\s+(?:channel|videos?|page|music|songs?|cover|vlog|blog|site|website"
+        r"|playlist|band|account|profile)\b",
+        r"\bchannel\b|\bplaylist\b",
+        r"\bplz+\b|\bpl[ea]+se?\b|\bpls\b",
+        r"\blike\s+(?:this|my)\s+(?:comment|video)\b|\bthumbs?\s+up\b",
+        r"\b(?:follow|add)\s+me\b|\bvisit\b|\bclick\b",
+        r"youtube\.com|youtu\.be|facebook\.com|twitter\.com|instagram|\.com\b|https?://",
+        r"\b(?:free|win|gift\s*cards?|money|earn|cash|\$\d)\b",
+        r"\bi\s+(?:make|made|do|am\s+a)\b.*\b(?:music|videos?|covers?|rapper|singer)\b",
+    )
+)
 
 CUE_NAMES = (
     "urls",
@@ -51,6 +67,16 @@ CUE_NAMES = (
     "log_chars",
     "log_words",
     "non_ascii_ratio",
+    "promo_check_out",
+    "promo_subscribe",
+    "promo_my_channel",
+    "promo_channel",
+    "promo_please",
+    "promo_like_comment",
+    "promo_follow_visit",
+    "promo_site_link",
+    "promo_free_money",
+    "promo_i_make",
 )
 
 _word_hasher = HashingVectorizer(
@@ -112,9 +138,10 @@ def _cues(text: str) -> list[float]:
         math.log1p(len(text)) / 10.0,
         math.log1p(len(words)) / 8.0,
         _ratio(sum(ord(ch) > 127 for ch in head), n),
+        *(float(bool(p.search(head))) for p in _PROMO),
     ]
 
 
 def cue_features(texts: Sequence[str]) -> np.ndarray:
-    """Dense link/contact/obfuscation/character cues, roughly in [0, 1]."""
+    """Dense link/contact/obfuscation/character and self-promotion cues, roughly in [0, 1]."""
     return np.asarray([_cues(t) for t in texts], dtype=np.float32).reshape(-1, len(CUE_NAMES))

@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,16 +26,17 @@ from detectors.errors import ModelUnavailable
 from detectors.features import CUE_NAMES, N_HASH, cue_features, hashed_features
 from detectors.normalize import normalize_text
 
-__all__ = ["SHIPPED_DIR", "Heads", "SpamClassifier", "weights_version"]
+__all__ = ["SHIPPED_DIR", "Head", "Heads", "SpamClassifier", "weights_version"]
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
 N_SPARSE = 2 * N_HASH + len(CUE_NAMES)
 ARTIFACTS = ("head.npz", "adapter.safetensors")
+LENGTH_CUT = 300
 
 
 @dataclass
-class Heads:
-    """Linear heads and the stacker; all plain numpy arrays."""
+class Head:
+    """One regime's linear heads and stacker; all plain numpy arrays."""
 
     emb_coef: np.ndarray
     emb_bias: float
@@ -49,29 +51,56 @@ class Heads:
         coef[self.sparse_index] = self.sparse_coef
         return coef
 
-    def save(self, path: Path) -> None:
-        np.savez_compressed(
-            path,
-            emb_coef=self.emb_coef.astype(np.float32),
-            emb_bias=np.float32(self.emb_bias),
-            sparse_index=self.sparse_index.astype(np.int32),
-            sparse_coef=self.sparse_coef.astype(np.float16),
-            sparse_bias=np.float32(self.sparse_bias),
-            stack_coef=self.stack_coef.astype(np.float32),
-            stack_bias=np.float32(self.stack_bias),
+    def arrays(self, prefix: str) -> dict[str, Any]:
+        return {
+            f"{prefix}emb_coef": self.emb_coef.astype(np.float32),
+            f"{prefix}emb_bias": np.float32(self.emb_bias),
+            f"{prefix}sparse_index": self.sparse_index.astype(np.int32),
+            f"{prefix}sparse_coef": self.sparse_coef.astype(np.float16),
+            f"{prefix}sparse_bias": np.float32(self.sparse_bias),
+            f"{prefix}stack_coef": self.stack_coef.astype(np.float32),
+            f"{prefix}stack_bias": np.float32(self.stack_bias),
+        }
+
+    @classmethod
+    def from_arrays(cls, z: Any, prefix: str) -> Head:
+        return cls(
+            emb_coef=z[f"{prefix}emb_coef"].astype(np.float32),
+            emb_bias=float(z[f"{prefix}emb_bias"]),
+            sparse_index=z[f"{prefix}sparse_index"].astype(np.int64),
+            sparse_coef=z[f"{prefix}sparse_coef"].astype(np.float32),
+            sparse_bias=float(z[f"{prefix}sparse_bias"]),
+            stack_coef=z[f"{prefix}stack_coef"].astype(np.float32),
+            stack_bias=float(z[f"{prefix}stack_bias"]),
         )
+
+
+@dataclass
+class Heads:
+    """Two regimes: texts of at most ``length_cut`` characters (comments, SMS) use
+    ``short``, longer ones (e-mails, articles) use ``long``."""
+
+    short: Head
+    long: Head
+    length_cut: int = LENGTH_CUT
+
+    def regimes(self, texts: Sequence[str]) -> np.ndarray:
+        """True for the texts that go to the long-text head."""
+        return np.fromiter((len(t) > self.length_cut for t in texts), bool, len(texts))
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, Any] = {"length_cut": np.int32(self.length_cut)}
+        arrays.update(self.short.arrays("short_"))
+        arrays.update(self.long.arrays("long_"))
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def read(cls, path: Path) -> Heads:
         with np.load(path, allow_pickle=False) as z:
             return cls(
-                emb_coef=z["emb_coef"].astype(np.float32),
-                emb_bias=float(z["emb_bias"]),
-                sparse_index=z["sparse_index"].astype(np.int64),
-                sparse_coef=z["sparse_coef"].astype(np.float32),
-                sparse_bias=float(z["sparse_bias"]),
-                stack_coef=z["stack_coef"].astype(np.float32),
-                stack_bias=float(z["stack_bias"]),
+                short=Head.from_arrays(z, "short_"),
+                long=Head.from_arrays(z, "long_"),
+                length_cut=int(z["length_cut"]),
             )
 
 
@@ -86,12 +115,15 @@ def weights_version(model_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def stack_inputs(emb_logit: np.ndarray, sparse_logit: np.ndarray) -> np.ndarray:
-    """Stacker inputs: both logits and their product (an agreement term)."""
-    return np.column_stack([emb_logit, sparse_logit, emb_logit * sparse_logit / 10.0])
+def stack_inputs(
+    emb_logit: np.ndarray, sparse_logit: np.ndarray, texts: Sequence[str]
+) -> np.ndarray:
+    """Stacker inputs: both logits, their product (an agreement term) and log length."""
+    log_len = np.fromiter((np.log1p(len(t)) / 10.0 for t in texts), np.float64, len(texts))
+    return np.column_stack([emb_logit, sparse_logit, emb_logit * sparse_logit / 10.0, log_len])
 
 
-def sparse_matrix(texts: Sequence[str]) -> object:
+def sparse_matrix(texts: Sequence[str]) -> Any:
     import scipy.sparse as sp
 
     return sp.hstack([hashed_features(texts), cue_features(texts)], format="csr")
@@ -116,7 +148,7 @@ class SpamClassifier:
         self.threshold = threshold
         self.model_version = model_version
         self.metadata = metadata or {}
-        self._sparse_coef = heads.sparse_dense_coef()
+        self._dense = (heads.short.sparse_dense_coef(), heads.long.sparse_dense_coef())
 
     @classmethod
     def load(
@@ -154,19 +186,43 @@ class SpamClassifier:
         )
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per-head logits of already normalised texts."""
-        emb = self.embedder.encode(texts)
-        emb_logit = emb @ self.heads.emb_coef + self.heads.emb_bias
+        """Per-head logits of already normalised texts (each by its own regime's head)."""
+        return self.logits_from_embeddings(texts, self.embedder.encode(texts))
+
+    def logits_from_embeddings(
+        self, texts: Sequence[str], emb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        long = self.heads.regimes(texts)
         sparse = sparse_matrix(texts)
-        sparse_logit = np.asarray(sparse @ self._sparse_coef).ravel() + self.heads.sparse_bias
+        emb_logit = np.zeros(len(texts), dtype=np.float64)
+        sparse_logit = np.zeros(len(texts), dtype=np.float64)
+        for head, dense, rows in (
+            (self.heads.short, self._dense[0], ~long),
+            (self.heads.long, self._dense[1], long),
+        ):
+            if rows.any():
+                emb_logit[rows] = emb[rows] @ head.emb_coef + head.emb_bias
+                sparse_logit[rows] = np.asarray(sparse[rows] @ dense).ravel() + head.sparse_bias
         return emb_logit, sparse_logit
+
+    def probabilities(
+        self, texts: Sequence[str], emb_logit: np.ndarray, sparse_logit: np.ndarray
+    ) -> np.ndarray:
+        """Stacked, calibrated probabilities from the per-head logits."""
+        long = self.heads.regimes(texts)
+        x = stack_inputs(emb_logit, sparse_logit, texts)
+        z = np.where(
+            long,
+            x @ self.heads.long.stack_coef + self.heads.long.stack_bias,
+            x @ self.heads.short.stack_coef + self.heads.short.stack_bias,
+        )
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
     def predict_normalized(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0, dtype=np.float64)
         emb_logit, sparse_logit = self.logits(texts)
-        z = stack_inputs(emb_logit, sparse_logit) @ self.heads.stack_coef + self.heads.stack_bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return self.probabilities(texts, emb_logit, sparse_logit)
 
     def predict_proba(self, texts: Sequence[str]) -> list[float]:
         """Calibrated probability that each text is spam."""

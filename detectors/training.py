@@ -16,7 +16,15 @@ from detectors.data import Example, build_splits, load_corpus, load_extra_labels
 from detectors.embedder import BASE_MODEL_NAME, Embedder, load_base_model
 from detectors.errors import TrainingDataError
 from detectors.finetune import FinetuneConfig, finetune_encoder
-from detectors.spam import Heads, SpamClassifier, sparse_matrix, stack_inputs, weights_version
+from detectors.spam import (
+    LENGTH_CUT,
+    Head,
+    Heads,
+    SpamClassifier,
+    sparse_matrix,
+    stack_inputs,
+    weights_version,
+)
 
 __all__ = ["TrainConfig", "fit_classifier", "train_main", "train_model"]
 
@@ -31,12 +39,14 @@ class TrainConfig:
     sparse_c: float = 10.0
     calibration_frac: float = 0.15
     source_weights: tuple[tuple[str, float], ...] = (
-        ("youtube", 8.0),
+        ("youtube", 16.0),
         ("feedback", 5.0),
         ("sms", 1.0),
         ("spamassassin", 1.0),
     )
     threshold: float = 0.5
+    length_cut: int = LENGTH_CUT
+    min_regime_examples: int = 200
     seed: int = 13
 
 
@@ -71,6 +81,45 @@ def _logistic(c: float, x: object, y: np.ndarray, w: np.ndarray) -> LogisticRegr
     return model
 
 
+def _fit_head(examples: Sequence[Example], config: TrainConfig, embedder: Embedder) -> Head:
+    """Embedding head and sparse head on a fitting split, stacker on a calibration split."""
+    fit, calib = _calibration_split(examples, config)
+    y_fit = np.asarray([ex.label for ex in fit])
+    w_fit = _weights(fit, config)
+    fit_texts = [ex.text for ex in fit]
+    emb_head = _logistic(config.emb_c, embedder.encode(fit_texts), y_fit, w_fit)
+    sparse_head = _logistic(config.sparse_c, sparse_matrix(fit_texts), y_fit, w_fit)
+    coef = sparse_head.coef_.ravel().astype(np.float32)
+    index = np.flatnonzero(np.abs(coef) > 1e-4)
+    head = Head(
+        emb_coef=emb_head.coef_.ravel().astype(np.float32),
+        emb_bias=float(emb_head.intercept_[0]),
+        sparse_index=index,
+        sparse_coef=coef[index].astype(np.float16).astype(np.float32),
+        sparse_bias=float(sparse_head.intercept_[0]),
+        stack_coef=np.array([0.5, 0.5, 0.0, 0.0], dtype=np.float32),
+        stack_bias=0.0,
+    )
+    calib_texts = [ex.text for ex in calib]
+    emb_logit = embedder.encode(calib_texts) @ head.emb_coef + head.emb_bias
+    sparse_dense = head.sparse_dense_coef()
+    sparse_logit = np.asarray(sparse_matrix(calib_texts) @ sparse_dense).ravel() + head.sparse_bias
+    stacker = _logistic(
+        1.0,
+        stack_inputs(emb_logit, sparse_logit, calib_texts),
+        np.asarray([ex.label for ex in calib]),
+        _weights(calib, config),
+    )
+    head.stack_coef = stacker.coef_.ravel().astype(np.float32)
+    head.stack_bias = float(stacker.intercept_[0])
+    return head
+
+
+def _usable(examples: Sequence[Example], config: TrainConfig) -> bool:
+    labels = [ex.label for ex in examples]
+    return len(labels) >= config.min_regime_examples and 0 < sum(labels) < len(labels)
+
+
 def fit_classifier(
     examples: Sequence[Example],
     config: TrainConfig | None = None,
@@ -79,6 +128,9 @@ def fit_classifier(
 ) -> tuple[SpamClassifier, dict[str, Any]]:
     """Train on ``examples``; return the in-memory classifier and its adapter state.
 
+    The short-text head (texts up to ``config.length_cut`` characters) is trained on
+    everything; long texts get a second head and stacker trained on the long examples
+    alone when there are enough of both labels, otherwise they share the first one.
     ``frozen_embedder`` (used only when the recipe does not fine-tune) lets several
     trainings share one embedding cache.
     """
@@ -86,41 +138,26 @@ def fit_classifier(
     labels = {ex.label for ex in examples}
     if labels != {0, 1}:
         raise TrainingDataError("training needs both spam and ham examples")
-    fit, calib = _calibration_split(examples, config)
     adapter: dict[str, Any] = {}
     if config.finetune is not None:
+        fit, _ = _calibration_split(examples, config)
         model, adapter = finetune_encoder(fit, config.finetune)
         embedder = Embedder(model, tag="tuned", max_seq_length=config.max_seq_length)
     elif frozen_embedder is not None:
         embedder = frozen_embedder
     else:
         embedder = Embedder(load_base_model(), max_seq_length=config.max_seq_length)
-    y_fit = np.asarray([ex.label for ex in fit])
-    w_fit = _weights(fit, config)
-    fit_texts = [ex.text for ex in fit]
-    emb_head = _logistic(config.emb_c, embedder.encode(fit_texts), y_fit, w_fit)
-    sparse_head = _logistic(config.sparse_c, sparse_matrix(fit_texts), y_fit, w_fit)
-    coef = sparse_head.coef_.ravel().astype(np.float32)
-    index = np.flatnonzero(np.abs(coef) > 1e-4)
-    heads = Heads(
-        emb_coef=emb_head.coef_.ravel().astype(np.float32),
-        emb_bias=float(emb_head.intercept_[0]),
-        sparse_index=index,
-        sparse_coef=coef[index].astype(np.float16).astype(np.float32),
-        sparse_bias=float(sparse_head.intercept_[0]),
-        stack_coef=np.array([0.5, 0.5, 0.0], dtype=np.float32),
-        stack_bias=0.0,
-    )
+    long = [ex for ex in examples if len(ex.text) > config.length_cut]
+    if _usable(long, config):
+        heads = Heads(
+            short=_fit_head(examples, config, embedder),
+            long=_fit_head(long, config, embedder),
+            length_cut=config.length_cut,
+        )
+    else:
+        shared = _fit_head(examples, config, embedder)
+        heads = Heads(short=shared, long=shared, length_cut=config.length_cut)
     clf = SpamClassifier(heads, embedder, threshold=config.threshold, model_version="unsaved")
-    emb_logit, sparse_logit = clf.logits([ex.text for ex in calib])
-    stacker = _logistic(
-        1.0,
-        stack_inputs(emb_logit, sparse_logit),
-        np.asarray([ex.label for ex in calib]),
-        _weights(calib, config),
-    )
-    heads.stack_coef = stacker.coef_.ravel().astype(np.float32)
-    heads.stack_bias = float(stacker.intercept_[0])
     return clf, adapter
 
 

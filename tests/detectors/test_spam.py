@@ -3,10 +3,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from detectors.errors import ModelUnavailable
-from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
+from detectors.spam import SHIPPED_DIR, Heads, SpamClassifier, weights_version
 
 SPAM = [
     "WIN a FREE iPhone!!! click http://bit.ly/xyz now",
@@ -77,3 +78,29 @@ def test_cached_embeddings_match_fresh_ones(shipped: SpamClassifier) -> None:
     fresh = shipped.embedder.encode_uncached(texts)
     assert abs(cached - fresh).max() < 1e-5
     assert (cached[0] == cached[2]).all()
+
+
+def test_long_texts_use_their_own_head(shipped: SpamClassifier) -> None:
+    heads = shipped.heads
+    short, long = "x" * heads.length_cut, "x" * (heads.length_cut + 1)
+    assert heads.regimes([short, long]).tolist() == [False, True]
+    assert not np.array_equal(heads.short.emb_coef, heads.long.emb_coef)
+
+
+def test_heads_round_trip(shipped: SpamClassifier, tmp_path: Path) -> None:
+    shipped.heads.save(tmp_path / "head.npz")
+    again = Heads.read(tmp_path / "head.npz")
+    assert again.length_cut == shipped.heads.length_cut
+    for a, b in ((again.short, shipped.heads.short), (again.long, shipped.heads.long)):
+        assert np.array_equal(a.sparse_index, b.sparse_index)
+        assert np.allclose(a.sparse_coef, b.sparse_coef)
+        assert np.allclose(a.stack_coef, b.stack_coef)
+
+
+def test_self_promotion_cues() -> None:
+    from detectors.features import CUE_NAMES, cue_features
+
+    row = dict(zip(CUE_NAMES, cue_features(["Check out my channel and subscribe plz"])[0]))
+    assert row["promo_check_out"] == row["promo_my_channel"] == row["promo_subscribe"] == 1.0
+    plain = dict(zip(CUE_NAMES, cue_features(["Lovely melody, the drums are great"])[0]))
+    assert not any(v for k, v in plain.items() if k.startswith("promo_"))
