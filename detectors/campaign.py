@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -48,8 +49,23 @@ def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
     return {folded[i : i + k].encode("utf-8") for i in range(len(folded) - k + 1)}
 
 
+_PERMUTATIONS: dict[int, tuple[np.ndarray, str]] = {}
+
+
+def _crc32(item: bytes) -> int:
+    # The permutations MinHash applies on top make a fast stable 32-bit hash enough;
+    # it must be stable across processes, since workers share the index.
+    return zlib.crc32(item)
+
+
 def minhash_of(items: set[bytes], num_perm: int = 128) -> MinHash:
-    mh = MinHash(num_perm=num_perm, seed=_SEED)
+    """A MinHash of the items; the seeded permutations are made once per process."""
+    cached = _PERMUTATIONS.get(num_perm)
+    if cached is None:
+        template = MinHash(num_perm=num_perm, seed=_SEED)
+        cached = _PERMUTATIONS[num_perm] = (template.permutations, template.scheme)
+    perms, scheme = cached
+    mh = MinHash(num_perm=num_perm, seed=_SEED, hashfunc=_crc32, permutations=perms, scheme=scheme)
     mh.update_batch(sorted(items))
     return mh
 
@@ -181,12 +197,13 @@ class CampaignIndex:
         cluster = None
         if len(sh) >= self.min_shingles:
             signature = minhash_of(sh, self.num_perm).hashvalues.astype(np.uint64)
-            cluster = self._near_match(signature)
+            bands = self._band_keys(signature)
+            cluster = self._near_match(signature, bands)
         cluster = self.storage.claim_exact(exact_key, cluster or own_cluster)
         sig_bytes = signature.tobytes() if signature is not None else None
         self.storage.put_item(item_id, StoredItem(cluster, sig_bytes))
         if signature is not None:
-            for band in self._band_keys(signature):
+            for band in bands:
                 self.storage.add_to_band(band, item_id)
         size, first = self.storage.add_member(cluster, item_id, seen_at)
         return self._evidence(cluster, size, first)
@@ -198,9 +215,9 @@ class CampaignIndex:
             keys.append(f"{b}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
         return keys
 
-    def _near_match(self, signature: np.ndarray) -> str | None:
+    def _near_match(self, signature: np.ndarray, bands: list[str]) -> str | None:
         candidates: set[str] = set()
-        for band in self._band_keys(signature):
+        for band in bands:
             candidates.update(self.storage.band_members(band))
         best: tuple[float, str] | None = None
         for cand in sorted(candidates)[: self.max_candidates]:
