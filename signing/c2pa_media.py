@@ -143,6 +143,29 @@ def _checked_anchors(pem: bytes) -> str:
     return pem.decode("ascii")
 
 
+def new_context(
+    trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None = None
+) -> c2pa.Context:
+    """A c2pa Context with our settings (no network; these anchors) and, optionally, a
+    signer made from ``signing``. The caller closes it."""
+    signer = None
+    if signing is not None:
+        info = c2pa.C2paSignerInfo(
+            signing.alg, signing.cert_chain_pem, signing.private_key_pem, None
+        )
+        try:
+            signer = c2pa.Signer.from_info(info)
+        except c2pa.C2paError as e:
+            raise KeyStoreError(f"c2pa rejected the signing material: {e}") from e
+    settings = c2pa.Settings.from_dict(c2pa_settings(trust_anchors_pem))
+    try:
+        return c2pa.Context(settings=settings, signer=signer)
+    except c2pa.C2paError as e:
+        raise KeyStoreError(f"c2pa rejected the configuration: {e}") from e
+    finally:
+        settings.close()
+
+
 class C2paMedia:
     """C2PA signing and reading with one fixed configuration.
 
@@ -163,22 +186,7 @@ class C2paMedia:
         self._generator: dict[str, str] = {"name": SOFTWARE_AGENT}
         if generator_version:
             self._generator["version"] = generator_version
-        signer = None
-        if signing is not None:
-            info = c2pa.C2paSignerInfo(
-                signing.alg, signing.cert_chain_pem, signing.private_key_pem, None
-            )
-            try:
-                signer = c2pa.Signer.from_info(info)
-            except c2pa.C2paError as e:
-                raise KeyStoreError(f"c2pa rejected the signing material: {e}") from e
-        settings = c2pa.Settings.from_dict(c2pa_settings(trust_anchors_pem))
-        try:
-            self._context = c2pa.Context(settings=settings, signer=signer)
-        except c2pa.C2paError as e:
-            raise KeyStoreError(f"c2pa rejected the configuration: {e}") from e
-        finally:
-            settings.close()
+        self._context = new_context(trust_anchors_pem, signing)
 
     def close(self) -> None:
         self._context.close()

@@ -29,7 +29,7 @@ from signing.c2pa_media import (
     SOFTWARE_AGENT,
     TRUSTED,
     VALID,
-    c2pa_settings,
+    new_context,
     readable_media_types,
 )
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
@@ -176,20 +176,7 @@ def _readable(data: bytes, media_type: str) -> str:
 def _context(
     trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None = None
 ) -> Iterator[c2pa.Context]:
-    signer = None
-    if signing is not None:
-        info = c2pa.C2paSignerInfo(
-            signing.alg, signing.cert_chain_pem, signing.private_key_pem, None
-        )
-        try:
-            signer = c2pa.Signer.from_info(info)
-        except c2pa.C2paError as e:
-            raise KeyStoreError(f"c2pa rejected the signing material: {e}") from e
-    with c2pa.Settings.from_dict(c2pa_settings(trust_anchors_pem)) as settings:
-        try:
-            context = c2pa.Context(settings=settings, signer=signer)
-        except c2pa.C2paError as e:
-            raise KeyStoreError(f"c2pa rejected the configuration: {e}") from e
+    context = new_context(trust_anchors_pem, signing)
     with context:
         yield context
 

@@ -65,3 +65,22 @@ async def read_upload(
             texts[name] = value
     await form.close()
     return data, texts, files
+
+
+def upload_or_json(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a route taking a multipart upload (``file`` plus ``fields``) or JSON."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}, **fields},
+                    }
+                },
+                JSON: {"schema": model.model_json_schema()},
+            },
+        }
+    }

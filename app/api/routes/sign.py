@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.bodies import JSON, body_kind, read_json, read_upload
+from app.api.bodies import JSON, body_kind, read_json, read_upload, upload_or_json
 from app.api.deps import EngineDep, SignKeyDep
 from app.api.schemas import SignRequest
 from app.engine import TrustEngine
@@ -17,25 +17,13 @@ from signing.canonical import b64encode
 
 router = APIRouter(tags=["sign"])
 
-SIGN_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "title": {"type": "string"},
-                        "sidecar": {"type": "boolean", "description": "detached .c2pa manifest"},
-                    },
-                }
-            },
-            "application/json": {"schema": SignRequest.model_json_schema()},
-        },
-    }
-}
+SIGN_BODY = upload_or_json(
+    SignRequest,
+    {
+        "title": {"type": "string"},
+        "sidecar": {"type": "boolean", "description": "detached .c2pa manifest"},
+    },
+)
 
 
 @router.post("/v1/sign", openapi_extra=SIGN_BODY, summary="Sign content")

@@ -7,34 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.bodies import JSON, body_kind, read_json, read_upload
+from app.api.bodies import JSON, body_kind, read_json, read_upload, upload_or_json
 from app.api.deps import EngineDep
 from app.api.schemas import VerifyRequest
 
 router = APIRouter(tags=["verify"])
 
-VERIFY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "manifest": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "sidecar C2PA manifest (.c2pa), optional",
-                        },
-                    },
-                }
-            },
-            "application/json": {"schema": VerifyRequest.model_json_schema()},
-        },
-    }
-}
+VERIFY_BODY = upload_or_json(
+    VerifyRequest,
+    {
+        "manifest": {
+            "type": "string",
+            "format": "binary",
+            "description": "sidecar C2PA manifest (.c2pa), optional",
+        }
+    },
+)
 
 
 @router.post("/v1/verify", openapi_extra=VERIFY_BODY, summary="Verify content")
