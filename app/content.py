@@ -45,7 +45,6 @@ class ContentAnalyzer:
             if link is not None
             else None
         )
-        self.model_seconds = 0.0  # cumulative time in the classifier, for metrics
         self._batcher: MicroBatcher[str, float] | None = None
 
     @property
@@ -61,9 +60,7 @@ class ContentAnalyzer:
     def spam_probabilities(self, texts: list[str]) -> list[float]:
         started = time.perf_counter()
         probabilities = self.classifier.predict_proba(texts)
-        elapsed = time.perf_counter() - started
-        self.model_seconds += elapsed
-        MODEL_LATENCY.labels("spam").observe(elapsed)
+        MODEL_LATENCY.labels("spam").observe(time.perf_counter() - started)
         return [round(float(p), 4) for p in probabilities]
 
     def spam_probability(self, text: str) -> float:

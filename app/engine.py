@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nacl.signing import VerifyKey
@@ -72,7 +72,6 @@ class SignResult:
     c2pa_embedded: bool = False
     content: bytes | None = None  # the signed bytes, when signing changed them
     manifest: bytes | None = None  # a sidecar manifest, when asked for
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -426,7 +425,7 @@ class TrustEngine:
             "score": decision.score,
             "reasons": decision.reasons,
             "provenance": {
-                "c2pa": _c2pa_doc(ev),
+                "c2pa": ev.c2pa.to_dict() if ev.c2pa else None,
                 "record": best.to_dict() if best else None,
                 "records": len(ev.records),
                 "log": ev.log,
@@ -552,9 +551,3 @@ def _best_record(records: list[RecordEvidence]) -> RecordEvidence | None:
     if not records:
         return None
     return sorted(records, key=lambda r: (not r.valid, r.publisher is None))[0]
-
-
-def _c2pa_doc(ev: Evidence) -> dict[str, Any] | None:
-    if ev.c2pa is None:
-        return None
-    return ev.c2pa.to_dict()
