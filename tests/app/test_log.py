@@ -7,6 +7,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 from sqlalchemy import func, select
@@ -212,3 +213,23 @@ def test_leaf_is_recomputed_from_the_record(engine: TrustEngine) -> None:
         assert conn.execute(select(func.count()).select_from(t)).scalar_one() == 1
     assert stored == record_leaf_hash(result.envelope).hex()
     assert json.loads(json.dumps(result.envelope)) == result.envelope
+
+
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/v1/log/proof/inclusion", {"index": 0, "size": 2**63}),
+        ("/v1/log/proof/inclusion", {"index": 2**64, "size": 2**65}),
+        ("/v1/log/proof/consistency", {"old": 1, "new": 2**63}),
+        ("/v1/log/proof/consistency", {"old": 2**70, "new": 2**70}),
+    ],
+)
+def test_proof_sizes_beyond_64_bits_are_invalid_input(
+    client: TestClient, path: str, params: dict[str, int]
+) -> None:
+    """Regression (fuzzing): a size past 2**63 - 1 reached the database and answered 500."""
+    r = client.get(path, params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    largest = {"index": 0, "size": 2**63 - 1}  # allowed, and simply not a checkpoint
+    assert client.get("/v1/log/proof/inclusion", params=largest).status_code == 404

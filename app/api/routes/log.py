@@ -16,6 +16,8 @@ from signing.checkpoint import Checkpoint, sign_checkpoint
 from signing.merkle import EMPTY_ROOT
 
 router = APIRouter(tags=["log"])
+# tree sizes and indexes are 64-bit signed integers in the database
+MAX_SIZE = 2**63 - 1
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -39,8 +41,8 @@ async def checkpoint(engine: EngineDep) -> PlainTextResponse:
 @router.get("/v1/log/proof/inclusion", summary="Inclusion proof of a leaf in a tree size")
 async def inclusion(
     engine: EngineDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
+    size: Annotated[int, Query(ge=1, le=MAX_SIZE)],
 ) -> dict[str, Any]:
     if index >= size:
         raise InvalidInput("index must be below size")
@@ -52,8 +54,8 @@ async def inclusion(
 @router.get("/v1/log/proof/consistency", summary="Consistency proof between two tree sizes")
 async def consistency(
     engine: EngineDep,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int, Query(ge=1)],
+    old: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    new: Annotated[int, Query(ge=1, le=MAX_SIZE)],
 ) -> dict[str, Any]:
     if old > new:
         raise InvalidInput("old must not exceed new")
