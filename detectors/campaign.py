@@ -9,8 +9,10 @@ choice (signatures, bands, candidate order) is made here, deterministically.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import zlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,8 +27,11 @@ __all__ = [
     "CampaignIndex",
     "CampaignStorage",
     "InMemoryCampaignStorage",
+    "Observation",
     "StoredItem",
+    "fold_normalized",
     "minhash_of",
+    "minhash_signatures",
     "shingles",
 ]
 
@@ -35,21 +40,48 @@ _URL = re.compile(r"(https?://|www\.)\S+", re.I)
 _SHINGLE = 5
 _MAX_SHINGLE_CHARS = 4000
 _SEED = 20250601
+# Signatures are stored and shared between workers: the scheme is pinned, not left to
+# whatever default the installed datasketch has.
+_SCHEME = "affine32"
+_EMPTY = np.uint32(0xFFFFFFFF)  # the value of a sketch that saw nothing
+# shingles permuted in one array by minhash_signatures (x num_perm x 4 bytes)
+_SIGNATURE_SHINGLES = 8192
+
+
+def fold_normalized(normalized: str) -> str:
+    """Case, punctuation, link targets and spacing folded away from normalised text."""
+    text = _URL.sub(" link ", normalized.casefold())
+    return _NOT_WORD.sub(" ", text).strip()
 
 
 def _fold(text: str) -> str:
-    """Case, punctuation, link targets and spacing folded away."""
-    text = _URL.sub(" link ", normalize_text(text).casefold())
-    return _NOT_WORD.sub(" ", text).strip()
+    return fold_normalized(normalize_text(text))
+
+
+def _shingle_set(folded: str, k: int = _SHINGLE) -> set[bytes]:
+    folded = folded[:_MAX_SHINGLE_CHARS]
+    if folded.isascii():  # one byte a character: slicing the bytes gives the same shingles
+        data = folded.encode("ascii")
+        return {data[i : i + k] for i in range(len(data) - k + 1)}
+    return {folded[i : i + k].encode("utf-8") for i in range(len(folded) - k + 1)}
 
 
 def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
     """Character k-shingles of the folded text (empty when it is shorter than k)."""
-    folded = _fold(text)[:_MAX_SHINGLE_CHARS]
-    return {folded[i : i + k].encode("utf-8") for i in range(len(folded) - k + 1)}
+    return _shingle_set(_fold(text), k)
 
 
-_PERMUTATIONS: dict[int, tuple[np.ndarray, str]] = {}
+_PERMUTATIONS: dict[int, np.ndarray] = {}
+
+
+def _permutations(num_perm: int) -> np.ndarray:
+    """The seeded permutation parameters (a, b) as a (2, num_perm) uint32 array, made
+    once per process."""
+    cached = _PERMUTATIONS.get(num_perm)
+    if cached is None:
+        template = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
+        cached = _PERMUTATIONS[num_perm] = np.asarray(template.permutations, dtype=np.uint32)
+    return cached
 
 
 def _crc32(item: bytes) -> int:
@@ -58,16 +90,61 @@ def _crc32(item: bytes) -> int:
     return zlib.crc32(item)
 
 
-def minhash_of(items: set[bytes], num_perm: int = 128) -> MinHash:
-    """A MinHash of the items; the seeded permutations are made once per process."""
-    cached = _PERMUTATIONS.get(num_perm)
-    if cached is None:
-        template = MinHash(num_perm=num_perm, seed=_SEED)
-        cached = _PERMUTATIONS[num_perm] = (template.permutations, template.scheme)
-    perms, scheme = cached
-    mh = MinHash(num_perm=num_perm, seed=_SEED, hashfunc=_crc32, permutations=perms, scheme=scheme)
+def minhash_of(items: Collection[bytes], num_perm: int = 128) -> MinHash:
+    """A MinHash of the items (the reference for :func:`minhash_signatures`)."""
+    mh = MinHash(
+        num_perm=num_perm,
+        seed=_SEED,
+        hashfunc=_crc32,
+        permutations=_permutations(num_perm),
+        scheme=_SCHEME,
+    )
     mh.update_batch(sorted(items))
     return mh
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """The MurmurHash3 32-bit finalizer, which the affine32 scheme applies to each hash
+    before permuting it (uint32 products wrap: arithmetic mod 2**32)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def minhash_signatures(sets: Sequence[Collection[bytes]], num_perm: int = 128) -> np.ndarray:
+    """MinHash signatures of many shingle sets at once: a (len(sets), num_perm) uint64 array.
+
+    Row ``i`` equals ``minhash_of(sets[i], num_perm).hashvalues``: the same crc32 hashes,
+    mix and seeded permutations, applied to all the shingles of the batch in one array
+    and reduced per set with ``np.minimum.reduceat``. An empty set gets the empty sketch.
+    """
+    a, b = _permutations(num_perm)
+    # one column per set; transposed at the end, so every reduction runs along a row
+    out = np.full((num_perm, len(sets)), _EMPTY, dtype=np.uint32)
+    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    total = int(sizes.sum())
+    if total:
+        hashes = np.fromiter((zlib.crc32(x) for s in sets for x in s), dtype=np.uint32, count=total)
+        hashes = _fmix32(hashes)
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        filled = np.flatnonzero(sizes)
+        # consecutive non-empty sets, at most _SIGNATURE_SHINGLES shingles a group unless one
+        # set alone has more; empty sets own no shingles, so they never split a segment
+        first = 0
+        while first < len(filled):
+            low = starts[filled[first]]
+            last = first + 1
+            while last < len(filled) and ends[filled[last]] - low <= _SIGNATURE_SHINGLES:
+                last += 1
+            group = filled[first:last]
+            permuted = a[:, None] * hashes[None, low : ends[group[-1]]]
+            permuted += b[:, None]
+            out[:, group] = np.minimum.reduceat(permuted, starts[group] - low, axis=1)
+            first = last
+    return np.ascontiguousarray(out.T, dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -89,6 +166,18 @@ class CampaignEvidence:
     @property
     def reasons(self) -> tuple[str, ...]:
         return ("campaign.member",) if self.campaign_id else ()
+
+
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """What recording an item needs from its text, worked out ahead of the index's state:
+    the exact-duplicate key and, for texts long enough, the MinHash signature and its
+    LSH band keys. It depends only on the text and the index's parameters."""
+
+    item_id: str
+    exact_key: str
+    signature: np.ndarray | None
+    bands: tuple[str, ...]
 
 
 class CampaignStorage(Protocol):
@@ -121,6 +210,7 @@ class InMemoryCampaignStorage:
         self._exact: dict[str, str] = {}
         self._bands: dict[str, set[str]] = {}
         self._members: dict[str, dict[str, float]] = {}
+        self._earliest: dict[str, float] = {}  # per cluster, so no member scan per sighting
 
     def get_item(self, item_id: str) -> StoredItem | None:
         return self._items.get(item_id)
@@ -139,14 +229,18 @@ class InMemoryCampaignStorage:
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         members = self._members.setdefault(cluster_id, {})
-        members.setdefault(item_id, seen_at)
-        return len(members), min(members.values())
+        if item_id not in members:
+            members[item_id] = seen_at
+            earliest = self._earliest.get(cluster_id)
+            if earliest is None or seen_at < earliest:
+                self._earliest[cluster_id] = seen_at
+        return len(members), self._earliest[cluster_id]
 
     def cluster_info(self, cluster_id: str) -> tuple[int, float | None]:
         members = self._members.get(cluster_id)
         if not members:
             return 0, None
-        return len(members), min(members.values())
+        return len(members), self._earliest[cluster_id]
 
 
 class CampaignIndex:
@@ -184,51 +278,113 @@ class CampaignIndex:
 
     def observe(self, item_id: str, text: str, *, now: datetime | None = None) -> CampaignEvidence:
         """Record ``item_id`` and return the campaign it joins (re-observing is idempotent)."""
+        return self.record(self.prepare([(item_id, text)])[0], now=now)
+
+    def observe_many(
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        now: datetime | None = None,
+        normalized: Sequence[str] | None = None,
+    ) -> list[CampaignEvidence]:
+        """Record (item id, text) pairs in order: the same as observing them one by one,
+        with the signatures of the whole batch computed at once."""
+        return [self.record(o, now=now) for o in self.prepare(items, normalized=normalized)]
+
+    def prepare(
+        self, items: Sequence[tuple[str, str]], *, normalized: Sequence[str] | None = None
+    ) -> list[Observation]:
+        """The observations of (item id, text) pairs; no state is read or changed.
+
+        ``normalized`` are the texts already passed through ``normalize_text`` (by a
+        caller that needs them too), in the order of ``items``.
+        """
+        if normalized is None:
+            normalized = [normalize_text(text) for _, text in items]
+        elif len(normalized) != len(items):
+            raise ValueError("one normalised text per item is needed")
+        folded = [fold_normalized(text) for text in normalized]
+        sets = [_shingle_set(text) for text in folded]
+        signed = [i for i, sh in enumerate(sets) if len(sh) >= self.min_shingles]
+        signatures = minhash_signatures([sets[i] for i in signed], self.num_perm)
+        row_of = {i: row for row, i in enumerate(signed)}
+        band_keys = self._band_keys(signatures)
+        observations = []
+        for i, ((item_id, _), text) in enumerate(zip(items, folded, strict=True)):
+            exact_key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            row = row_of.get(i)
+            if row is None:
+                observations.append(Observation(item_id, exact_key, None, ()))
+            else:
+                observations.append(
+                    Observation(item_id, exact_key, signatures[row], band_keys[row])
+                )
+        return observations
+
+    def record(self, observation: Observation, *, now: datetime | None = None) -> CampaignEvidence:
+        """Record one prepared item and return the campaign it joins."""
         seen_at = _timestamp(now)
+        item_id = observation.item_id
         known = self.storage.get_item(item_id)
         if known is not None:
             size, first = self.storage.cluster_info(known.cluster_id)
             return self._evidence(known.cluster_id, size, first)
-        folded = _fold(text)
-        exact_key = hashlib.sha256(folded.encode("utf-8")).hexdigest()
         own_cluster = "cmp-" + hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:16]
-        sh = shingles(text)
-        signature: np.ndarray | None = None
+        signature = observation.signature
         cluster = None
-        if len(sh) >= self.min_shingles:
-            signature = minhash_of(sh, self.num_perm).hashvalues.astype(np.uint64)
-            bands = self._band_keys(signature)
-            cluster = self._near_match(signature, bands)
-        cluster = self.storage.claim_exact(exact_key, cluster or own_cluster)
+        if signature is not None:
+            cluster = self._near_match(signature, observation.bands)
+        cluster = self.storage.claim_exact(observation.exact_key, cluster or own_cluster)
         sig_bytes = signature.tobytes() if signature is not None else None
         self.storage.put_item(item_id, StoredItem(cluster, sig_bytes))
-        if signature is not None:
-            for band in bands:
-                self.storage.add_to_band(band, item_id)
+        for band in observation.bands:
+            self.storage.add_to_band(band, item_id)
         size, first = self.storage.add_member(cluster, item_id, seen_at)
         return self._evidence(cluster, size, first)
 
-    def _band_keys(self, signature: np.ndarray) -> list[str]:
+    def _band_keys(self, signatures: np.ndarray) -> list[tuple[str, ...]]:
+        """The LSH band keys of each signature row: ``band:blake2b(the band's uint64s)``."""
+        raw = np.ascontiguousarray(signatures, dtype=np.uint64).tobytes()
+        width = self.rows * 8
+        bands = [(f"{b}:", b * width) for b in range(self.bands)]
+        blake2b = hashlib.blake2b
         keys = []
-        for b in range(self.bands):
-            chunk = signature[b * self.rows : (b + 1) * self.rows].tobytes()
-            keys.append(f"{b}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
+        for start in range(0, len(raw), self.num_perm * 8):
+            keys.append(
+                tuple(
+                    prefix
+                    + blake2b(raw[start + at : start + at + width], digest_size=8).hexdigest()
+                    for prefix, at in bands
+                )
+            )
         return keys
 
-    def _near_match(self, signature: np.ndarray, bands: list[str]) -> str | None:
+    def _near_match(self, signature: np.ndarray, bands: Sequence[str]) -> str | None:
+        """The cluster of the most similar earlier item at or above the threshold, among
+        the first ``max_candidates`` band neighbours in id order (ties: the first)."""
         candidates: set[str] = set()
         for band in bands:
             candidates.update(self.storage.band_members(band))
-        best: tuple[float, str] | None = None
-        for cand in sorted(candidates)[: self.max_candidates]:
+        if len(candidates) > self.max_candidates:
+            ordered = heapq.nsmallest(self.max_candidates, candidates)
+        else:
+            ordered = sorted(candidates)
+        clusters: list[str] = []
+        stored_signatures: list[bytes] = []
+        for cand in ordered:
             stored = self.storage.get_item(cand)
             if stored is None or stored.signature is None:
                 continue
-            other = np.frombuffer(stored.signature, dtype=np.uint64)
-            similarity = float(np.mean(other == signature))
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, stored.cluster_id)
-        return best[1] if best else None
+            clusters.append(stored.cluster_id)
+            stored_signatures.append(stored.signature)
+        if not clusters:
+            return None
+        others = np.frombuffer(b"".join(stored_signatures), dtype=np.uint64)
+        agree = np.count_nonzero(others.reshape(len(clusters), -1) == signature, axis=1)
+        best = int(np.argmax(agree))  # the first of the most similar
+        if agree[best] / len(signature) >= self.threshold:
+            return clusters[best]
+        return None
 
     def _evidence(self, cluster: str, size: int, first: float | None) -> CampaignEvidence:
         first_seen = datetime.fromtimestamp(first, UTC) if first is not None else None

@@ -57,3 +57,16 @@ def test_two_workers_share_one_redis_index(redis_prefix: tuple[redis.Redis, str]
 def test_prefix_required() -> None:
     with pytest.raises(ValueError):
         RedisCampaignStorage(redis.Redis(), "")
+
+
+def test_batches_on_redis_match_items_in_memory(redis_prefix: tuple[redis.Redis, str]) -> None:
+    client, prefix = redis_prefix
+    memory = CampaignIndex(InMemoryCampaignStorage())
+    shared = CampaignIndex(RedisCampaignStorage(client, prefix))
+    stream = [*CAMPAIGN, *UNRELATED, CAMPAIGN[0], "short one", "Short one!", CAMPAIGN[2]]
+    items = [(f"i{i}", text) for i, text in enumerate(stream)] + [("i1", CAMPAIGN[3])]
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    expected = [memory.observe(item_id, text, now=t0) for item_id, text in items]
+    got = shared.observe_many(items[:5], now=t0) + shared.observe_many(items[5:], now=t0)
+    assert got == expected
+    assert got[-1].size == len(CAMPAIGN) + 2
