@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from app.campaign_redis import RedisCampaignStorage
 from app.observability import MODEL_LATENCY
 from app.redis_state import REDIS_ERRORS, RedisLink
 from app.settings import Settings
-from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
+from detectors.campaign import (
+    CampaignEvidence,
+    CampaignIndex,
+    InMemoryCampaignStorage,
+    Observation,
+)
+from detectors.normalize import normalize_text
 from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
 
 
@@ -70,15 +77,48 @@ class ContentAnalyzer:
                 self._batcher = MicroBatcher(self.spam_probabilities, name="spam-batcher")
         return self._batcher(text)
 
+    def analyze(self, items: Sequence[tuple[str, str]]) -> list[tuple[float, dict[str, Any]]]:
+        """Spam probability and campaign of many (item id, text) pairs, in order.
+
+        Each text is normalised once for both; the model classifies all of them in one
+        call, and the campaign index observes them in order.
+        """
+        normalized = [normalize_text(text) for _, text in items]
+        started = time.perf_counter()
+        probabilities = self.classifier.predict_normalized(normalized)
+        MODEL_LATENCY.labels("spam").observe(time.perf_counter() - started)
+        campaigns = self.campaigns(items, normalized=normalized)
+        return [
+            (round(float(p), 4), campaign)
+            for p, campaign in zip(probabilities, campaigns, strict=True)
+        ]
+
     def campaign(self, item_id: str, text: str, *, now: datetime | None = None) -> dict[str, Any]:
         """Observe the item and describe the campaign it belongs to."""
-        index = self._memory_index
+        return self.campaigns([(item_id, text)], now=now)[0]
+
+    def campaigns(
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        now: datetime | None = None,
+        normalized: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Observe (item id, text) pairs in order; the signatures of all are made at once.
+
+        Both indexes have the same parameters, so an observation prepared by one is
+        recorded by either: each item goes to Redis while it answers, else to memory.
+        """
+        observations = self._memory_index.prepare(items, normalized=normalized)
+        return [_doc(self._record(observation, now)) for observation in observations]
+
+    def _record(self, observation: Observation, now: datetime | None) -> CampaignEvidence:
         if self._redis_index is not None and self.link is not None and self.link.available:
             try:
-                return _doc(self._redis_index.observe(item_id, text, now=now))
+                return self._redis_index.record(observation, now=now)
             except REDIS_ERRORS as e:
                 self.link.mark_down(e)
-        return _doc(index.observe(item_id, text, now=now))
+        return self._memory_index.record(observation, now=now)
 
 
 def _doc(evidence: Any) -> dict[str, Any]:

@@ -375,22 +375,20 @@ class TrustEngine:
         """Verdicts for many (text, item id) pairs, classified in one model call."""
         datas = [self._text_bytes(text) for text, _ in items]
         shas = [sha256_hex(data) for data in datas]
-        probabilities = self.content.spam_probabilities([text for text, _ in items])
+        analyses = self.content.analyze(
+            [(item_id or sha, text) for (text, item_id), sha in zip(items, shas, strict=True)]
+        )
         stored = services.envelopes_for_many(self.db.engine, shas)
         docs = []
-        for (text, item_id), data, sha, p in zip(items, datas, shas, probabilities, strict=True):
+        for data, sha, (p, campaign) in zip(datas, shas, analyses, strict=True):
             ev = Evidence(sha, TEXT_TYPE, len(data))
-            self._add_content(ev, text, item_id, probability=p)
+            ev.spam_probability, ev.campaign = p, campaign
             self._add_records(ev, stored.get(sha, []))
             docs.append(self._verdict(ev))
         return docs
 
-    def _add_content(
-        self, ev: Evidence, text: str, item_id: str | None, probability: float | None = None
-    ) -> None:
-        ev.spam_probability = (
-            probability if probability is not None else self.content.spam_probability(text)
-        )
+    def _add_content(self, ev: Evidence, text: str, item_id: str | None) -> None:
+        ev.spam_probability = self.content.spam_probability(text)
         ev.campaign = self.content.campaign(item_id or ev.sha256, text)
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
+from typing import Any
 
+import pytest
+import redis
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
 from app import services
+from app.campaign_redis import RedisCampaignStorage
+from app.content import ContentAnalyzer
 from app.engine import TrustEngine
+from app.redis_state import RedisLink
+from app.settings import Settings
+from detectors.campaign import CampaignIndex
 from signing.keys import Ed25519Key
 from tests.app.conftest import auth
 from tests.app.test_cli import assert_one_line_error, run
@@ -131,3 +140,83 @@ def test_label_and_train_reject_bad_input(tmp_path: Path) -> None:
     assert_one_line_error(run(["label", "--text", "x", "--label", "maybe"], data_dir))
     assert_one_line_error(run(["train"], data_dir))
     assert_one_line_error(run(["eval", "--data", str(tmp_path / "none")], data_dir))
+
+
+BATCH_TEXTS = [
+    SPAM,
+    HAM,
+    "Hey guys check out my new channel, we post funny videos every day, please subscribe!!",
+    "hey guys, check out my NEW channel - we post funny videos every day. Please subscribe!",
+    "<p>Cheap <b>pills</b> at <a href='http://x.example/p'>our shop</a> today only</p>",
+    "Ｆｕｌｌ ｗｉｄｔｈ letters, café crème and zero\u200bwidth spaces in a longer comment",
+    "short",
+    "Short!",
+]
+
+
+def test_batch_analysis_matches_item_by_item(tmp_path: Path) -> None:
+    """One model call and batch signatures give each text what it gets on its own."""
+    settings = Settings(data_dir=tmp_path / "data")
+    batch, single = ContentAnalyzer(settings, None), ContentAnalyzer(settings, None)
+    items = [(f"b{i}", text) for i, text in enumerate(BATCH_TEXTS)]
+    analyses = batch.analyze(items)
+    probabilities = single.spam_probabilities(BATCH_TEXTS)
+    campaigns = [single.campaign(item_id, text) for item_id, text in items]
+    assert [p for p, _ in analyses] == probabilities
+    assert [(c["id"], c["size"]) for _, c in analyses] == [(c["id"], c["size"]) for c in campaigns]
+    assert [c["size"] for _, c in analyses] == [1, 1, 1, 2, 1, 1, 1, 2]
+
+
+class RedisGoesAway:
+    """Redis campaign storage that stops answering after ``calls`` calls."""
+
+    def __init__(self, storage: RedisCampaignStorage, calls: int):
+        self.storage = storage
+        self.calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.storage, name)
+
+        def call(*args: Any) -> Any:
+            self.calls -= 1
+            if self.calls < 0:
+                raise redis.ConnectionError("connection refused")
+            return method(*args)
+
+        return call
+
+
+@pytest.mark.redis
+def test_batch_campaigns_fall_back_to_memory_item_by_item(tmp_path: Path) -> None:
+    """Items recorded before Redis went away stay there; the rest go to process memory."""
+    link = RedisLink("redis://127.0.0.1:6379/0")
+    prefix = f"trustseal-test-{secrets.token_hex(6)}:"
+    try:
+        analyzer = ContentAnalyzer(Settings(data_dir=tmp_path / "data"), link)
+        storage = RedisCampaignStorage(link.client, prefix)
+        # one observed item costs get_item, claim_exact, put_item, add_member (+ bands)
+        analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=8))
+        items = [(f"r{i}", f"message number {i}") for i in range(5)]
+        campaigns = analyzer.campaigns(items)
+        assert [c["size"] for c in campaigns] == [1] * 5
+        assert [storage.get_item(f"r{i}") is not None for i in range(5)] == [
+            True,
+            True,
+            False,
+            False,
+            False,
+        ]
+        memory = analyzer._memory_index.storage
+        assert [memory.get_item(f"r{i}") is not None for i in range(5)] == [
+            False,
+            False,
+            True,
+            True,
+            True,
+        ]
+        assert not link.available
+    finally:
+        keys = list(link.client.scan_iter(match=prefix + "*"))
+        if keys:
+            link.client.delete(*keys)
+        link.close()
