@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from app.api.deps import EngineDep
 from app.api.schemas import SHA256_PATTERN
 from app.errors import Conflict, InvalidInput
+from app.log import MAX_TREE_SIZE
 from signing.checkpoint import Checkpoint, sign_checkpoint
 from signing.merkle import EMPTY_ROOT
 
@@ -39,8 +40,8 @@ async def checkpoint(engine: EngineDep) -> PlainTextResponse:
 @router.get("/v1/log/proof/inclusion", summary="Inclusion proof of a leaf in a tree size")
 async def inclusion(
     engine: EngineDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
+    size: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> dict[str, Any]:
     if index >= size:
         raise InvalidInput("index must be below size")
@@ -52,8 +53,8 @@ async def inclusion(
 @router.get("/v1/log/proof/consistency", summary="Consistency proof between two tree sizes")
 async def consistency(
     engine: EngineDep,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int, Query(ge=1)],
+    old: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
+    new: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> dict[str, Any]:
     if old > new:
         raise InvalidInput("old must not exceed new")
