@@ -8,13 +8,26 @@ generation number that every key carries.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 from app.redis_state import RedisLink
+
+# One round trip for a look-up: the generation, then the field under it.
+_GET_SCRIPT = """
+local generation = redis.call('GET', KEYS[2]) or '0'
+return redis.call('HGET', KEYS[1], generation .. '|' .. ARGV[1])
+"""
+_GET_SHA = hashlib.sha1(_GET_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
+_DOWN = object()
 
 
 class MemoryCache:
@@ -91,6 +104,35 @@ class VerdictCache:
             doc: dict[str, Any] = json.loads(raw)
             return doc
         return None if self.link.available else self.memory.get(sha256, field)
+
+    async def aget_json(self, sha256: str, variant: str, versions: str) -> bytes | None:
+        """The cached verdict as JSON bytes, looked up from the event loop (no thread).
+
+        With Redis, the stored JSON is answered as it is, with no parsing; the
+        generation and the field are read by one script, in one round trip.
+        """
+        if self.link is None or not self.link.available:
+            return self._memory_json(sha256, self._field(variant, versions))
+        if self._missed:
+            return None  # the thread path bumps the generation first; let it answer
+        keys = [self.prefix + "verdict:" + sha256, self.prefix + "verdict-generation"]
+        args = [f"{versions}|{variant}"]
+
+        async def get(r: Any) -> Any:
+            try:
+                return await r.evalsha(_GET_SHA, 2, *keys, *args)
+            except NoScriptError:
+                await r.script_load(_GET_SCRIPT)
+                return await r.evalsha(_GET_SHA, 2, *keys, *args)
+
+        raw: Any = await self.link.acall(get, lambda: _DOWN)
+        if raw is _DOWN:
+            return self._memory_json(sha256, self._field(variant, versions))
+        return bytes(raw) if raw is not None else None
+
+    def _memory_json(self, sha256: str, field: str) -> bytes | None:
+        doc = self.memory.get(sha256, field)
+        return None if doc is None else json.dumps(doc, sort_keys=True).encode()
 
     def set(self, sha256: str, variant: str, versions: str, doc: dict[str, Any]) -> None:
         field = self._field(variant, versions)

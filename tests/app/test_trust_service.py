@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -24,7 +26,9 @@ from app.cache import VerdictCache
 from app.engine import TrustEngine
 from app.observability import DEGRADED
 from app.pinning import receipt_keys_from_document
+from app.ratelimit import RateLimited, RateLimiter
 from app.receipts import verify_receipt
+from app.redis_state import RedisLink
 from app.settings import Settings
 from detectors.spam import SHIPPED_DIR
 from signing.errors import VerificationError
@@ -217,6 +221,80 @@ def test_redis_outage_is_served_degraded_and_recovers(tmp_path: Path, own_redis:
             time.sleep(0.3)
         assert probe.keys("trustseal:verdict:*")  # back on Redis by itself
         assert probe.keys("trustseal:campaign:*")
+
+
+@pytest.mark.redis
+def test_event_loop_cache_reads_what_threads_wrote(own_redis: OwnRedis) -> None:
+    link = RedisLink(f"redis://127.0.0.1:{own_redis.port}/0")
+    cache = VerdictCache(link, ttl=60)
+    other_worker = VerdictCache(RedisLink(link.url), ttl=60)
+    sha, versions, doc = "c" * 64, "p1|m1", {"verdict": "verified", "score": 0.6}
+
+    def aget(c: VerdictCache, variant: str = "sha256", v: str = versions) -> bytes | None:
+        return asyncio.run(c.aget_json(sha, variant, v))
+
+    assert aget(cache) is None
+    cache.set(sha, "sha256", versions, doc)
+    raw = aget(other_worker)
+    assert raw is not None and json.loads(raw) == doc
+    assert aget(other_worker, "text") is None
+    assert aget(other_worker, v="p2|m1") is None
+    other_worker.bump_generation()  # a reorg seen by another worker
+    assert aget(cache) is None and cache.get(sha, "sha256", versions) is None
+    cache.set(sha, "sha256", versions, doc)
+    assert aget(cache) is not None
+    cache.invalidate([sha])
+    assert aget(other_worker) is None
+
+    cache.set(sha, "sha256", versions, doc)
+    own_redis.stop()
+    assert aget(cache) is None  # Redis gone: a miss, no error, and the breaker opens
+    assert not link.available
+    cache.set(sha, "sha256", versions, doc)  # computed again, kept in process meanwhile
+    raw = aget(cache)
+    assert raw is not None and json.loads(raw) == doc
+
+
+@pytest.mark.redis
+def test_rate_limits_count_together_across_threads_loops_and_workers(
+    own_redis: OwnRedis,
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    first, second = RateLimiter(RedisLink(url)), RateLimiter(RedisLink(url))
+    first.hit("4/minute", "ip", "192.0.2.1")
+    second.hit("4/minute", "ip", "192.0.2.1")
+    asyncio.run(first.ahit("4/minute", "ip", "192.0.2.1"))
+    asyncio.run(second.ahit("4/minute", "ip", "192.0.2.1"))
+    with pytest.raises(RateLimited) as refused:
+        asyncio.run(second.ahit("4/minute", "ip", "192.0.2.1"))
+    assert 1 <= refused.value.retry_after <= 60
+    with pytest.raises(RateLimited):
+        first.hit("4/minute", "ip", "192.0.2.1")
+    asyncio.run(first.ahit("4/minute", "ip", "192.0.2.2"))  # another client is not limited
+
+    own_redis.stop()  # no Redis: each worker counts alone, and still refuses
+    for _ in range(4):
+        asyncio.run(first.ahit("4/minute", "ip", "192.0.2.3"))
+    with pytest.raises(RateLimited):
+        asyncio.run(first.ahit("4/minute", "ip", "192.0.2.3"))
+
+
+@pytest.mark.redis
+def test_cached_verdicts_over_http_match_computed_ones(tmp_path: Path, own_redis: OwnRedis) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    settings = Settings(data_dir=tmp_path / "d", redis_url=url, log_worker=False)
+    with TestClient(create_app(settings)) as c:
+        eng = c.app.state.engine  # type: ignore[attr-defined]
+        sha = hashlib.sha256(b"answered from the cache").hexdigest()
+        first = c.post("/v1/verify", json={"sha256": sha})
+        again = c.post("/v1/verify", json={"sha256": sha})
+        assert first.status_code == again.status_code == 200
+        assert again.headers["content-type"] == "application/json"
+        assert again.json() == first.json() and first.json()["verdict"] == "unverified"
+        keys = receipt_keys_from_document(c.get("/v1/keys").json())
+        assert verify_receipt(again.json(), keys)
+        assert eng.sign_text("answered from the cache").sha256 == sha  # the entry goes
+        assert c.post("/v1/verify", json={"sha256": sha}).json()["verdict"] == "verified"
 
 
 # --- prefix lookup ------------------------------------------------------------------
