@@ -255,6 +255,71 @@ def test_event_loop_cache_reads_what_threads_wrote(own_redis: OwnRedis) -> None:
     assert raw is not None and json.loads(raw) == doc
 
 
+def wait_for(predicate, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.redis
+def test_near_copies_serve_hot_verdicts_and_go_when_any_worker_invalidates(
+    own_redis: OwnRedis,
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    probe = redis.Redis(port=own_redis.port)
+    writer = VerdictCache(RedisLink(url), ttl=60, near_ttl=30)
+    reader = VerdictCache(RedisLink(url), ttl=60, near_ttl=30)
+    sha, versions, doc = "d" * 64, "p1|m1", {"verdict": "verified"}
+
+    def read() -> bytes | None:
+        return asyncio.run(reader.aget_json(sha, "sha256", versions))
+
+    def shadowed() -> bool:
+        # the Redis entry is deleted behind the caches' backs (no invalidation message):
+        # only a near copy can still answer
+        writer.set(sha, "sha256", versions, doc)
+        assert read() is not None
+        probe.delete("trustseal:verdict:" + sha)
+        return read() is not None
+
+    try:
+        assert reader.near is not None
+        assert wait_for(lambda: reader.near._fd is not None)  # subscribed
+        assert wait_for(shadowed, 3)  # a hot verdict is answered with no round trip
+        writer.invalidate([sha])  # another worker signs the item: the copy goes at once
+        assert read() is None
+        assert wait_for(shadowed, 3)
+        writer.bump_generation()  # a reorg: every copy goes
+        assert read() is None
+        assert wait_for(shadowed, 3)
+        own_redis.stop()  # no invalidations can arrive: copies are not used
+        assert wait_for(lambda: reader.near._fd is None)
+        assert read() is None
+        own_redis.start()
+        probe = redis.Redis(port=own_redis.port)
+        reader.link._down_until = 0.0  # type: ignore[union-attr]  # skip the breaker's wait
+        writer.link._down_until = 0.0  # type: ignore[union-attr]
+        assert wait_for(lambda: reader.near._fd is not None, 10)
+        assert wait_for(shadowed, 3)  # back in use once it listens again
+    finally:
+        reader.close()
+        writer.close()
+
+    short = VerdictCache(RedisLink(url), ttl=60, near_ttl=0.2)
+    try:
+        assert short.near is not None and wait_for(lambda: short.near._fd is not None)
+        short.set(sha, "sha256", versions, doc)
+        assert asyncio.run(short.aget_json(sha, "sha256", versions)) is not None
+        probe.delete("trustseal:verdict:" + sha)
+        time.sleep(0.3)
+        assert asyncio.run(short.aget_json(sha, "sha256", versions)) is None  # expired
+    finally:
+        short.close()
+
+
 @pytest.mark.redis
 def test_rate_limits_count_together_across_threads_loops_and_workers(
     own_redis: OwnRedis,
