@@ -86,14 +86,16 @@ def serve(
     """Run the REST service."""
     import uvicorn
 
+    from app.api.server import uvicorn_options
     from app.observability import configure_logging, uvicorn_log_config
     from app.settings import Settings
 
     try:
-        Settings().ensure_data_dir()
+        settings = Settings()
+        settings.ensure_data_dir()
     except (ValueError, OSError) as e:
         fail(f"bad settings: {e}")
-    configure_logging("INFO")
+    configure_logging(settings.log_level)
     # one process per core's worth of model threads: several workers must not each
     # start a thread per core and fight over the CPU
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
@@ -102,8 +104,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_config=uvicorn_log_config("INFO"),
+        log_config=uvicorn_log_config(settings.log_level),
         timeout_worker_healthcheck=30,
+        **uvicorn_options(settings),
     )
 
 

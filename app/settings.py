@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     lookup_prefix_max: int = Field(default=6, ge=1, le=64)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_text_chars: int = Field(default=100_000, gt=0)
+    # Slow clients and slow work (README, "Timeouts"): a request head must arrive within
+    # the head timeout, its body within the body timeout (else 408), and the answer to a
+    # verification or any GET within the verify timeout after the body (else 503).
+    # Signing and the other writes have no answer deadline: they are never answered as
+    # failed after they have committed.
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=60.0, gt=0)
+    verify_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    shutdown_timeout_seconds: int = Field(default=30, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -66,3 +68,58 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'db.sqlite'}"
     url: str = request.getfixturevalue("pg_database")
     return url
+
+
+# --- fault figures ----------------------------------------------------------------
+
+
+@dataclass
+class FaultFigures:
+    """What one fault test saw, printed in the "fault figures" section of the run."""
+
+    fault: str
+    accepted_before: int = 0  # items signed (200) before the fault
+    accepted_during: int = 0  # items signed while it lasted or while the service recovered
+    in_log: int = 0  # accepted items found in the log exactly once
+    duplicates: int = 0  # accepted items with more than one log entry, or shared leaves
+    unacknowledged: int = 0  # log entries for items whose answer the client never got
+    failed_cleanly: int = 0  # problem+json answers, or connections refused by a dead process
+    served_degraded: int = 0  # answered 200 without the failed dependency
+    recovery_seconds: float | None = None  # fault over -> first request served again
+    note: str = ""
+
+
+FAULT_FIGURES = pytest.StashKey[list[FaultFigures]]()
+
+
+@pytest.fixture
+def fault_figures(request: pytest.FixtureRequest) -> Callable[[str], FaultFigures]:
+    """``fault_figures("name")`` gives a record the test fills in as it goes."""
+
+    def new(fault: str) -> FaultFigures:
+        figures = FaultFigures(fault)
+        request.config.stash.setdefault(FAULT_FIGURES, []).append(figures)
+        return figures
+
+    return new
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    rows = config.stash.get(FAULT_FIGURES, [])
+    if not rows:
+        return
+    head = (
+        f"{'fault':<34} {'acc.before':>10} {'acc.during':>10} {'in log 1x':>9} {'dup':>4} "
+        f"{'unacked':>7} {'failed ok':>9} {'degraded':>8} {'recovery s':>10}"
+    )
+    terminalreporter.section("fault figures")
+    terminalreporter.write_line(head)
+    for r in rows:
+        recovery = "-" if r.recovery_seconds is None else f"{r.recovery_seconds:.2f}"
+        terminalreporter.write_line(
+            f"{r.fault:<34} {r.accepted_before:>10} {r.accepted_during:>10} {r.in_log:>9} "
+            f"{r.duplicates:>4} {r.unacknowledged:>7} {r.failed_cleanly:>9} "
+            f"{r.served_degraded:>8} {recovery:>10}"
+        )
+        if r.note:
+            terminalreporter.write_line(f"    {r.note}")

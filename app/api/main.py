@@ -22,6 +22,7 @@ from app.api.routes import (
     sign,
     verify,
 )
+from app.api.timeouts import RequestDeadlines
 from app.engine import TrustEngine
 from app.settings import Settings
 from app.worker import LogWorker
@@ -66,5 +67,10 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
     for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    app.add_middleware(
+        RequestDeadlines,
+        body_timeout=settings.request_body_timeout_seconds,
+        work_timeout=settings.verify_timeout_seconds,
+    )
     observability.install(app)
     return app

@@ -101,12 +101,13 @@ PROBLEM_STATUSES = {
     "401": "Missing or bad API key",
     "403": "API key lacks the scope",
     "404": "Not found",
+    "408": "The request body arrived too slowly",
     "409": "Conflict",
     "413": "Body too large",
     "415": "Unsupported media type",
     "422": "Invalid input",
     "429": "Rate limited",
-    "503": "A dependency is unavailable",
+    "503": "A dependency is unavailable, or the answer passed its deadline",
 }
 
 
