@@ -91,12 +91,15 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
-                for _ in range(100):
+                deadline = time.monotonic() + 120  # start-up loads the spam model
+                while True:
                     try:
                         if client.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
-                        time.sleep(0.1)
+                        if time.monotonic() > deadline or server.poll() is not None:
+                            raise SystemExit("the service did not start") from None
+                        time.sleep(0.2)
                 headers = {"Authorization": f"Bearer {token}"}
                 photo = one_megapixel_jpeg()
                 r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
