@@ -4,12 +4,22 @@ Redis when configured so that every worker counts together, else in process.
 The strategy is the sliding window counter: two counters per limit and identifier, so a
 check costs the same whatever the limit (a moving window keeps one entry per request in
 the window, which a generous limit turns into a long list per client).
+
+Leases: with Redis, a worker takes a generous limit's hits from Redis a few at a time
+(one ``hit`` with ``cost=n``, n about 1 % of the limit, at most 64) and admits the next
+n - 1 requests of that client from its lease, for at most a second. Limits under 200
+requests per window are counted one by one. Leased hits are counted before they are
+spent, and a lease Redis refuses falls back to a one-by-one hit, so a client at its limit
+is refused as without leases; but a lease may be spent up to a second after Redis counted
+it, so over a given window a client may get up to n - 1 requests per worker more, or
+fewer, than the limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 import weakref
 
@@ -32,6 +42,18 @@ class RateLimited(AppError):
         self.retry_after = retry_after
 
 
+LEASE_MIN_LIMIT = 200  # limits below this many requests per window get no leases
+LEASE_SHARE = 100  # a lease is about 1/LEASE_SHARE of the limit
+LEASE_MAX = 64
+LEASE_SECONDS = 1.0
+
+
+def lease_size(item: RateLimitItem) -> int:
+    if item.amount < LEASE_MIN_LIMIT:
+        return 1
+    return max(1, min(LEASE_MAX, item.amount // LEASE_SHARE))
+
+
 class RateLimiter:
     """``hit`` for threads, ``ahit`` for the event loop; both count in the same place."""
 
@@ -51,6 +73,8 @@ class RateLimiter:
             weakref.WeakKeyDictionary()
         )
         self._items: dict[str, RateLimitItem] = {}
+        self._leases: dict[tuple[str, ...], list[float]] = {}  # -> [left, until]
+        self._lease_lock = threading.Lock()
 
     def _item(self, limit: str) -> RateLimitItem:
         item = self._items.get(limit)
@@ -62,7 +86,13 @@ class RateLimiter:
         """Count one request; raise :class:`RateLimited` (with Retry-After) over the limit."""
         item = self._item(limit)
         if self.shared is not None and self.link is not None and self.link.available:
+            if self._from_lease(limit, identifiers):
+                return
+            size = lease_size(item)
             try:
+                if size > 1 and self.shared.hit(item, *identifiers, cost=size):
+                    self._grant(limit, identifiers, size - 1)
+                    return
                 if not self.shared.hit(item, *identifiers):
                     raise self._refusal(limit, self._retry_after(self.shared, item, identifiers))
                 return
@@ -74,8 +104,14 @@ class RateLimiter:
         """:meth:`hit` without leaving the event loop."""
         item = self._item(limit)
         if self.link is not None and self.link.available:
+            if self._from_lease(limit, identifiers):
+                return
             limiter = self._async_limiter()
+            size = lease_size(item)
             try:
+                if size > 1 and await limiter.hit(item, *identifiers, cost=size):
+                    self._grant(limit, identifiers, size - 1)
+                    return
                 if not await limiter.hit(item, *identifiers):
                     try:
                         stats = await limiter.get_window_stats(item, *identifiers)
@@ -87,6 +123,26 @@ class RateLimiter:
             except REDIS_ERRORS as e:
                 self.link.mark_down(e)
         self._hit_memory(limit, item, identifiers)
+
+    def _from_lease(self, limit: str, identifiers: tuple[str, ...]) -> bool:
+        key = (limit, *identifiers)
+        with self._lease_lock:
+            lease = self._leases.get(key)
+            if lease is None:
+                return False
+            if lease[0] < 1 or lease[1] < time.monotonic():
+                del self._leases[key]
+                return False
+            lease[0] -= 1
+            return True
+
+    def _grant(self, limit: str, identifiers: tuple[str, ...], left: int) -> None:
+        with self._lease_lock:
+            self._leases[(limit, *identifiers)] = [left, time.monotonic() + LEASE_SECONDS]
+            if len(self._leases) > 10_000:  # many clients: forget the expired leases
+                now = time.monotonic()
+                for key in [k for k, v in self._leases.items() if v[1] < now]:
+                    del self._leases[key]
 
     def _hit_memory(self, limit: str, item: RateLimitItem, identifiers: tuple[str, ...]) -> None:
         if not self.memory.hit(item, *identifiers):

@@ -375,6 +375,46 @@ def test_rate_limits_count_together_across_threads_loops_and_workers(
 
 
 @pytest.mark.redis
+def test_rate_limit_leases_stay_within_a_lease_of_the_limit(own_redis: OwnRedis) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    probe = redis.Redis(port=own_redis.port)
+    workers = [RateLimiter(RedisLink(url)), RateLimiter(RedisLink(url))]
+    limit, lease = "1000/minute", 10  # 1 % of the limit
+
+    def threads(n: int) -> int:
+        admitted = 0
+        for i in range(n):
+            try:
+                workers[i % 2].hit(limit, "ip", "198.51.100.7")
+                admitted += 1
+            except RateLimited:
+                pass
+        return admitted
+
+    async def loop(n: int) -> int:
+        admitted = 0
+        for i in range(n):
+            try:
+                await workers[i % 2].ahit(limit, "ip", "198.51.100.7")
+                admitted += 1
+            except RateLimited:
+                pass
+        return admitted
+
+    probe.config_resetstat()
+    admitted = threads(300) + asyncio.run(loop(300))
+    calls = probe.info("commandstats")["cmdstat_evalsha"]["calls"]
+    assert admitted == 600
+    assert calls <= 600 / lease + 4  # one Redis round trip per lease, not per request
+    admitted += threads(300) + asyncio.run(loop(300))
+    # two workers, each may hold an unspent lease when the limit is reached
+    assert 1000 - 2 * (lease - 1) <= admitted <= 1000
+    with pytest.raises(RateLimited) as refused:
+        workers[0].hit(limit, "ip", "198.51.100.7")
+    assert refused.value.retry_after >= 1
+
+
+@pytest.mark.redis
 def test_cached_verdicts_over_http_match_computed_ones(tmp_path: Path, own_redis: OwnRedis) -> None:
     url = f"redis://127.0.0.1:{own_redis.port}/0"
     settings = Settings(data_dir=tmp_path / "d", redis_url=url, log_worker=False)
