@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +19,11 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """One settings object, built once and passed explicitly."""
 
-    model_config = SettingsConfigDict(env_prefix="TRUSTSEAL_", env_file=".env", extra="ignore")
+    # Errors never echo the input: a model-level error would print every setting, the
+    # chain account's private key among them.
+    model_config = SettingsConfigDict(
+        env_prefix="TRUSTSEAL_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -63,6 +68,15 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=30, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("chain_private_key")
+    @classmethod
+    def _chain_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"(0x)?[0-9a-fA-F]{64}", value.get_secret_value().strip()
+        ):
+            raise ValueError("must be a 32-byte private key in hex (64 hex digits, 0x optional)")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -72,6 +86,8 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Settings:
         if bool(self.c2pa_cert_chain) != bool(self.c2pa_private_key):
             raise ValueError("set both TRUSTSEAL_C2PA_CERT_CHAIN and TRUSTSEAL_C2PA_PRIVATE_KEY")
+        if self.chain_rpc_url and self.chain_private_key is None:
+            raise ValueError("TRUSTSEAL_CHAIN_RPC_URL needs TRUSTSEAL_CHAIN_PRIVATE_KEY")
         if self.environment == "production" and (
             not self.database_url or self.database_url.startswith("sqlite")
         ):

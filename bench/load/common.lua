@@ -1,13 +1,20 @@
 -- Shared by the wrk scripts: per-thread response counting and a one-line summary.
 -- Each thread counts responses by class; done() (main Lua state) collects the counts
 -- from every thread and prints a RESULT line that run.sh parses.
+--
+-- install(name, opts): opts.kinds lists kinds of answer and opts.classify(status,
+-- headers, body) names the kind of each one; the RESULT line then carries kind_NAME=N.
 
 local M = {}
 
 local threads = {}
 local next_id = 0
 
-function M.install(name)
+function M.install(name, opts)
+  local kinds = (opts and opts.kinds) or {}
+  local classify = opts and opts.classify
+  for _, k in ipairs(kinds) do _G["kind_" .. k] = 0 end
+
   function setup(thread)
     thread:set("id", next_id)
     next_id = next_id + 1
@@ -28,6 +35,10 @@ function M.install(name)
       if first_error_body == "" and body then
         first_error_body = string.sub(body, 1, 300)
       end
+    end
+    if classify then
+      local k = classify(status, headers, body)
+      if k then _G["kind_" .. k] = (_G["kind_" .. k] or 0) + 1 end
     end
   end
 
@@ -52,6 +63,11 @@ function M.install(name)
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,
       latency:percentile(99) / 1000, latency.max / 1000,
       ok, bad, socket, e.connect, e.read, e.write, e.timeout, last))
+    for _, k in ipairs(kinds) do
+      local n = 0
+      for _, t in ipairs(threads) do n = n + (t:get("kind_" .. k) or 0) end
+      io.write(string.format("KIND %s=%d\n", k, n))
+    end
     if sample ~= "" then
       io.write("ERROR_SAMPLE " .. string.gsub(sample, "%s+", " ") .. "\n")
     end
