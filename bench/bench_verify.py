@@ -25,6 +25,7 @@ import http.client
 import io
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -134,21 +135,23 @@ def main() -> None:
 
                 rows = {
                     "c2pa Reader alone": lambda: via_reader(),
-                    "POST /v1/verify, JPEG body, cached": lambda: post(signed, "image/jpeg"),
                     "POST /v1/verify, multipart, cached": lambda: post(
                         multipart, f"multipart/form-data; boundary={boundary}"
                     ),
+                    "POST /v1/verify, JPEG body, cached": lambda: post(signed, "image/jpeg"),
                     "POST /v1/verify, new JPEG each time": lambda: post(
                         fresh.pop(), "image/jpeg"
                     ),
                 }
-                # interleave the rows round by round, so that a busy moment on the machine
-                # falls on all of them alike
+                # interleave the rows round by round, in a new order each round, so that a
+                # busy moment on the machine, or the wake of the row before, falls on all of
+                # them alike
                 samples: dict[str, list[float]] = {name: [] for name in rows}
                 for fn in rows.values():
                     fn()  # warm up
+                order = random.Random(13)
                 for _ in range(args.rounds):
-                    for name, fn in rows.items():
+                    for name, fn in order.sample(list(rows.items()), len(rows)):
                         t0 = time.perf_counter()
                         fn()
                         samples[name].append(time.perf_counter() - t0)
