@@ -4,17 +4,41 @@ Keys name the content digest, how it was asked about (upload, text, digest, with
 without a sidecar), and the policy and model versions, so a new policy or model never
 serves an old verdict. Signing or sequencing an item deletes its entries; a reorg bumps a
 generation number that every key carries.
+
+With Redis, each worker also keeps the verdicts it read lately (:class:`NearCache`), so a
+popular item is answered without a round trip. Every invalidation is published on a
+Redis channel that each worker listens to; a worker that is not listening (starting,
+or after losing the connection) does not use its near copies until it listens again,
+and drops them all when it does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import select
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
-from app.redis_state import RedisLink
+import redis
+from redis.exceptions import NoScriptError
+
+from app.redis_state import REDIS_ERRORS, RedisLink
+
+log = logging.getLogger("trustseal.cache")
+
+# One round trip for a look-up: the generation, then the field under it.
+_GET_SCRIPT = """
+local generation = redis.call('GET', KEYS[2]) or '0'
+return redis.call('HGET', KEYS[1], generation .. '|' .. ARGV[1])
+"""
+_GET_SHA = hashlib.sha1(_GET_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
+_DOWN = object()
 
 
 class MemoryCache:
@@ -57,15 +81,152 @@ class MemoryCache:
             self._data.clear()
 
 
+class NearCache:
+    """A worker's own copies of verdict JSON it read from Redis, for ``ttl`` seconds at
+    most, dropped as soon as an invalidation published by any worker arrives.
+
+    A listener thread holds a subscription to ``channel``. A copy is used only while
+    the subscription stands and no message is waiting on it, unread or read but not yet
+    applied; a copy read from Redis while an invalidation arrived is not kept (the
+    ``epoch`` check).
+    """
+
+    ALL = b"*"
+
+    def __init__(self, url: str, channel: str, *, ttl: float, max_items: int = 10_000):
+        self.url = url
+        self.channel = channel
+        self.ttl = ttl
+        self.max_items = max_items
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.epoch = 0
+        self._fd: int | None = None  # the subscription's socket while it stands
+        self._inflight = False  # the listener holds messages it has not applied yet
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="near-cache", daemon=True)
+        self._thread.start()
+
+    # --- use ------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        fd = self._fd
+        # the order matters: unread bytes on the socket first, then bytes read but not
+        # yet applied (the listener raises the flag before it reads)
+        if fd is None or self._pending(fd) or self._inflight:
+            return None
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            if hit[0] < time.monotonic():
+                del self._data[key]
+                return None
+            return hit[1]
+
+    def put(self, key: str, value: bytes, epoch: int) -> None:
+        """Keep ``value``, read from Redis when :attr:`epoch` was ``epoch``."""
+        with self._lock:
+            if epoch != self.epoch or self._fd is None:
+                return
+            self._data[key] = (time.monotonic() + self.ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_items:
+                self._data.popitem(last=False)
+
+    def drop(self, sha256s: list[str] | None) -> None:
+        """Forget these items' copies (all copies for None)."""
+        with self._lock:
+            self.epoch += 1
+            if sha256s is None:
+                self._data.clear()
+                return
+            prefixes = tuple(f"{s}|" for s in sha256s)
+            for key in [k for k in self._data if k.startswith(prefixes)]:
+                del self._data[key]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @staticmethod
+    def _pending(fd: int) -> bool:
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+    # --- the listener ---------------------------------------------------------------
+
+    def _listen(self) -> None:
+        client = redis.Redis.from_url(
+            self.url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=5
+        )
+        while not self._stop.is_set():
+            pubsub = client.pubsub()
+            try:
+                pubsub.subscribe(self.channel)
+                sock = getattr(pubsub.connection, "_sock", None)
+                if sock is None:
+                    raise OSError("no socket for the invalidation channel")
+                fd = sock.fileno()
+                while not self._stop.is_set():
+                    if not select.select([fd], [], [], 1.0)[0]:
+                        pubsub.check_health()
+                        continue
+                    # From here until every buffered message is applied, copies are not
+                    # used: the bytes are out of the socket but not yet acted on.
+                    self._inflight = True
+                    try:
+                        while (message := pubsub.get_message(timeout=0)) is not None:
+                            self._apply(message, fd)
+                    finally:
+                        self._inflight = False
+            except (*REDIS_ERRORS, OSError) as e:
+                if self._fd is not None:
+                    log.warning("near cache off until the invalidation channel is back: %s", e)
+                self._fd = None
+                self.drop(None)
+                self._stop.wait(1.0)
+            finally:
+                self._fd = None
+                try:
+                    pubsub.close()
+                except (*REDIS_ERRORS, OSError):
+                    pass
+        client.close()
+
+    def _apply(self, message: dict[str, Any], fd: int) -> None:
+        if message["type"] == "subscribe":
+            self.drop(None)  # whatever was published before this was missed
+            self._fd = fd
+        elif message["type"] == "message":
+            data: bytes = message["data"]
+            self.drop(None if data == self.ALL else data.decode().split(","))
+
+
 class VerdictCache:
     """Verdict documents by digest; Redis hashes ``verdict:<sha256>`` when available."""
 
-    def __init__(self, link: RedisLink | None, *, ttl: float, prefix: str = "trustseal:"):
+    def __init__(
+        self,
+        link: RedisLink | None,
+        *,
+        ttl: float,
+        prefix: str = "trustseal:",
+        near_ttl: float = 0.0,
+    ):
         self.link = link
         self.ttl = ttl
         self.prefix = prefix
         self.memory = MemoryCache()
         self._missed = False  # an invalidation Redis never saw: bump on its return
+        self.channel = prefix + "verdict-invalidations"
+        self.near = (
+            NearCache(link.url, self.channel, ttl=min(near_ttl, ttl))
+            if link is not None and near_ttl > 0
+            else None
+        )
 
     def _field(self, variant: str, versions: str) -> str:
         return f"{self._generation()}|{versions}|{variant}"
@@ -92,6 +253,45 @@ class VerdictCache:
             return doc
         return None if self.link.available else self.memory.get(sha256, field)
 
+    async def aget_json(self, sha256: str, variant: str, versions: str) -> bytes | None:
+        """The cached verdict as JSON bytes, looked up from the event loop (no thread).
+
+        With Redis, the stored JSON is answered as it is, with no parsing; the
+        generation and the field are read by one script, in one round trip.
+        """
+        if self.link is None or not self.link.available:
+            return self._memory_json(sha256, self._field(variant, versions))
+        if self._missed:
+            return None  # the thread path bumps the generation first; let it answer
+        near_key = f"{sha256}|{versions}|{variant}"
+        if self.near is not None:
+            copy = self.near.get(near_key)
+            if copy is not None:
+                return copy
+            epoch = self.near.epoch
+        keys = [self.prefix + "verdict:" + sha256, self.prefix + "verdict-generation"]
+        args = [f"{versions}|{variant}"]
+
+        async def get(r: Any) -> Any:
+            try:
+                return await r.evalsha(_GET_SHA, 2, *keys, *args)
+            except NoScriptError:
+                await r.script_load(_GET_SCRIPT)
+                return await r.evalsha(_GET_SHA, 2, *keys, *args)
+
+        raw: Any = await self.link.acall(get, lambda: _DOWN)
+        if raw is _DOWN:
+            return self._memory_json(sha256, self._field(variant, versions))
+        if raw is None:
+            return None
+        if self.near is not None:
+            self.near.put(near_key, bytes(raw), epoch)
+        return bytes(raw)
+
+    def _memory_json(self, sha256: str, field: str) -> bytes | None:
+        doc = self.memory.get(sha256, field)
+        return None if doc is None else json.dumps(doc, sort_keys=True).encode()
+
     def set(self, sha256: str, variant: str, versions: str, doc: dict[str, Any]) -> None:
         field = self._field(variant, versions)
         if self.link is None:
@@ -113,20 +313,34 @@ class VerdictCache:
         if not sha256s:
             return
         self.memory.invalidate(sha256s)
+        if self.near is not None:
+            self.near.drop(sha256s)
         if self.link is not None:
             keys = [self.prefix + "verdict:" + s for s in sha256s]
 
             def delete(r: Any) -> None:
                 for start in range(0, len(keys), 1000):
                     r.delete(*keys[start : start + 1000])
+                    r.publish(self.channel, ",".join(sha256s[start : start + 1000]))
 
             self.link.call(delete, self._miss)
 
     def bump_generation(self) -> None:
         """Invalidate everything at once (after a chain reorganisation)."""
         self.memory.bump_generation()
+        if self.near is not None:
+            self.near.drop(None)
         if self.link is not None:
-            self.link.call(lambda r: r.incr(self.prefix + "verdict-generation"), self._miss)
+
+            def bump(r: Any) -> None:
+                r.incr(self.prefix + "verdict-generation")
+                r.publish(self.channel, NearCache.ALL)
+
+            self.link.call(bump, self._miss)
+
+    def close(self) -> None:
+        if self.near is not None:
+            self.near.close()
 
     def _miss(self) -> None:
         self._missed = True

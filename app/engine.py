@@ -102,7 +102,11 @@ class TrustEngine:
         self.keys = keys
         self.c2pa = c2pa
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
-        self.cache = VerdictCache(self.redis, ttl=settings.verdict_cache_ttl_seconds)
+        self.cache = VerdictCache(
+            self.redis,
+            ttl=settings.verdict_cache_ttl_seconds,
+            near_ttl=settings.verdict_near_cache_seconds,
+        )
         if self.redis is not None:
             self.redis.on_degraded = DEGRADED.labels("redis").inc
         self.limiter = RateLimiter(self.redis)
@@ -137,6 +141,7 @@ class TrustEngine:
         return cls(settings, db, keys, c2pa, material)
 
     def close(self) -> None:
+        self.cache.close()
         self.db.close()
         self.c2pa.close()
         if self.redis is not None:

@@ -36,6 +36,9 @@ NODES_BY_ID = select(NODES.c.id, NODES.c.hash).where(
     NODES.c.id.in_(bindparam("ids", expanding=True))
 )
 
+INDEX_BITS = 56  # a node id packs (level, index) in one 64-bit integer
+MAX_TREE_SIZE = 1 << INDEX_BITS
+
 
 class SqlNodeReader:
     """Complete-subtree hashes from ``tree_nodes``, one query per batch."""
@@ -58,7 +61,7 @@ class SqlNodeReader:
 
 def node_id(level: int, index: int) -> int:
     """One integer key per complete subtree."""
-    return level << 56 | index
+    return level << INDEX_BITS | index
 
 
 @dataclass(frozen=True)

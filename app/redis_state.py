@@ -4,13 +4,16 @@ itself once it answers again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import redis
+import redis.asyncio
 
 log = logging.getLogger("trustseal.redis")
 T = TypeVar("T")
@@ -27,7 +30,11 @@ class RedisLink:
         )
         self.retry_after = retry_after
         self._down_until = 0.0
+        self.timeout = timeout
         self._lock = threading.Lock()
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis
+        ] = weakref.WeakKeyDictionary()
         self.on_degraded: Callable[[], None] = lambda: None
 
     @property
@@ -40,6 +47,35 @@ class RedisLink:
             return fallback()
         try:
             return fn(self.client)
+        except REDIS_ERRORS as e:
+            self.mark_down(e)
+            return fallback()
+
+    def async_client(self) -> redis.asyncio.Redis:
+        """An asyncio client for the running event loop (one per loop: a connection
+        belongs to the loop that opened it)."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url,
+                socket_timeout=self.timeout,
+                socket_connect_timeout=self.timeout,
+                health_check_interval=10,
+            )
+            self._async_clients[loop] = client
+        return client
+
+    async def acall(
+        self,
+        fn: Callable[[redis.asyncio.Redis], Awaitable[T]],
+        fallback: Callable[[], T],
+    ) -> T:
+        """:meth:`call` for the event loop: ``fn`` awaits Redis without a worker thread."""
+        if not self.available:
+            return fallback()
+        try:
+            return await fn(self.async_client())
         except REDIS_ERRORS as e:
             self.mark_down(e)
             return fallback()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     campaign_min_size: int = Field(default=3, ge=2)
     publishers_trusted: bool = True
     verdict_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    # with Redis: how long a worker may answer from its own copy of a verdict (0: never)
+    verdict_near_cache_seconds: float = Field(default=10.0, ge=0)
     rate_limit_per_client: str = "600/minute"
     rate_limit_per_api_key: str = "1200/minute"
     lookup_prefix_min: int = Field(default=4, ge=1, le=64)

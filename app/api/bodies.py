@@ -6,6 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
@@ -20,14 +21,38 @@ class UnsupportedBody(AppError):
 M = TypeVar("M", bound=BaseModel)
 MULTIPART = "multipart/form-data"
 JSON = "application/json"
+RAW = "raw"
+OCTETS = "application/octet-stream"
+RAW_TOP_LEVEL = ("image/", "video/", "audio/")
 
 
-def body_kind(request: Request) -> str:
+class JsonBytes(Response):
+    """A JSON response from a plain document, or from JSON bytes as they are, without
+    FastAPI's generic encoder walking the document."""
+
+    media_type = JSON
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def body_kind(request: Request, *, raw: bool = False) -> str:
+    """JSON, MULTIPART, or (where ``raw``) RAW: the body is the content itself, sent as
+    application/octet-stream or with its own image/video/audio/PDF media type."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == JSON or ctype.endswith("+json"):
         return JSON
     if ctype == MULTIPART:
         return MULTIPART
+    if raw and (ctype in (OCTETS, "application/pdf") or ctype.startswith(RAW_TOP_LEVEL)):
+        return RAW
+    if raw:
+        raise UnsupportedBody(
+            "send the content as the body (application/octet-stream or its own media type), "
+            "multipart/form-data with a 'file' field, or a JSON body"
+        )
     raise UnsupportedBody("send multipart/form-data with a 'file' field, or a JSON body")
 
 
@@ -67,8 +92,12 @@ async def read_upload(
     return data, texts, files
 
 
-def upload_or_json(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
-    """OpenAPI for a route taking a multipart upload (``file`` plus ``fields``) or JSON."""
+def upload_or_json(
+    model: type[BaseModel], fields: dict[str, Any], *, raw: bool = False
+) -> dict[str, Any]:
+    """OpenAPI for a route taking a multipart upload (``file`` plus ``fields``) or JSON,
+    and (``raw``) the content itself as the body."""
+    extra = {OCTETS: {"schema": {"type": "string", "format": "binary"}}} if raw else {}
     return {
         "requestBody": {
             "required": True,
@@ -81,6 +110,7 @@ def upload_or_json(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, 
                     }
                 },
                 JSON: {"schema": model.model_json_schema()},
+                **extra,
             },
         }
     }

@@ -14,7 +14,8 @@ from app.errors import Forbidden, Unauthorized
 from app.models import ApiKey
 
 
-def get_engine(request: Request) -> TrustEngine:
+async def get_engine(request: Request) -> TrustEngine:
+    # async, so that FastAPI does not send this to a worker thread
     engine: TrustEngine = request.app.state.engine
     return engine
 
@@ -46,11 +47,9 @@ async def get_api_key(
 
 
 async def limit_client(request: Request, engine: EngineDep) -> None:
-    """The open routes are rate-limited per client address."""
+    """The open routes are rate-limited per client address (counted on the event loop)."""
     address = request.client.host if request.client else "unknown"
-    await run_in_threadpool(
-        engine.limiter.hit, engine.settings.rate_limit_per_client, "ip", address
-    )
+    await engine.limiter.ahit(engine.settings.rate_limit_per_client, "ip", address)
 
 
 ClientLimit = Depends(limit_client)

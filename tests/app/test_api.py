@@ -207,6 +207,26 @@ def test_bad_uploads_get_problem_details(
     assert problem["status"] == status and problem["title"] and problem["detail"]
 
 
+def test_content_as_the_request_body(client: TestClient, sign_token: str) -> None:
+    signed = base64.b64decode(
+        sign_file(client, sign_token, media_factory.make_jpeg(96, 96))["content_base64"]
+    )
+    by_form = verify_file(client, signed).json()
+    for ctype in ("image/jpeg", "application/octet-stream", "image/png"):  # sniffed anyway
+        r = client.post("/v1/verify", content=signed, headers={"content-type": ctype})
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["sha256"] == sha256_hex(signed) and doc["media_type"] == "image/jpeg"
+        assert doc["verdict"] == by_form["verdict"] == "verified"
+    tampered = flip_content_byte(signed, "image/jpeg")
+    r = client.post("/v1/verify", content=tampered, headers={"content-type": "image/jpeg"})
+    assert r.json()["verdict"] == "tampered"
+    for body, status in ((b"", 422), (secrets.token_bytes(300), 415)):
+        r = client.post("/v1/verify", content=body, headers={"content-type": "image/jpeg"})
+        assert r.status_code == status, r.text
+        assert r.headers["content-type"].startswith(PROBLEM)
+
+
 def test_truncated_signed_file_is_not_a_server_error(client: TestClient, sign_token: str) -> None:
     signed = sign_file(client, sign_token, media_factory.make_jpeg(128, 128))
     content = base64.b64decode(signed["content_base64"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -25,7 +27,9 @@ from app.engine import TrustEngine
 from app.log_audit import audit_log
 from app.observability import DEGRADED
 from app.pinning import receipt_keys_from_document
+from app.ratelimit import RateLimited, RateLimiter
 from app.receipts import verify_receipt
+from app.redis_state import RedisLink
 from app.settings import Settings
 from detectors.spam import SHIPPED_DIR
 from signing.errors import VerificationError
@@ -247,6 +251,185 @@ def test_redis_outage_is_served_degraded_and_recovers(
     figures.recovery_seconds = recovered
     figures.note = "verdicts and signs answered from process memory while Redis was away"
     assert found.ok and found.logged_once == 6, found.to_dict()
+
+
+@pytest.mark.redis
+def test_event_loop_cache_reads_what_threads_wrote(own_redis: OwnRedis) -> None:
+    link = RedisLink(f"redis://127.0.0.1:{own_redis.port}/0")
+    cache = VerdictCache(link, ttl=60)
+    other_worker = VerdictCache(RedisLink(link.url), ttl=60)
+    sha, versions, doc = "c" * 64, "p1|m1", {"verdict": "verified", "score": 0.6}
+
+    def aget(c: VerdictCache, variant: str = "sha256", v: str = versions) -> bytes | None:
+        return asyncio.run(c.aget_json(sha, variant, v))
+
+    assert aget(cache) is None
+    cache.set(sha, "sha256", versions, doc)
+    raw = aget(other_worker)
+    assert raw is not None and json.loads(raw) == doc
+    assert aget(other_worker, "text") is None
+    assert aget(other_worker, v="p2|m1") is None
+    other_worker.bump_generation()  # a reorg seen by another worker
+    assert aget(cache) is None and cache.get(sha, "sha256", versions) is None
+    cache.set(sha, "sha256", versions, doc)
+    assert aget(cache) is not None
+    cache.invalidate([sha])
+    assert aget(other_worker) is None
+
+    cache.set(sha, "sha256", versions, doc)
+    own_redis.stop()
+    assert aget(cache) is None  # Redis gone: a miss, no error, and the breaker opens
+    assert not link.available
+    cache.set(sha, "sha256", versions, doc)  # computed again, kept in process meanwhile
+    raw = aget(cache)
+    assert raw is not None and json.loads(raw) == doc
+
+
+def wait_for(predicate, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.redis
+def test_near_copies_serve_hot_verdicts_and_go_when_any_worker_invalidates(
+    own_redis: OwnRedis,
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    probe = redis.Redis(port=own_redis.port)
+    writer = VerdictCache(RedisLink(url), ttl=60, near_ttl=30)
+    reader = VerdictCache(RedisLink(url), ttl=60, near_ttl=30)
+    sha, versions, doc = "d" * 64, "p1|m1", {"verdict": "verified"}
+
+    def read() -> bytes | None:
+        return asyncio.run(reader.aget_json(sha, "sha256", versions))
+
+    def shadowed() -> bool:
+        # the Redis entry is deleted behind the caches' backs (no invalidation message):
+        # only a near copy can still answer
+        writer.set(sha, "sha256", versions, doc)
+        assert read() is not None
+        probe.delete("trustseal:verdict:" + sha)
+        return read() is not None
+
+    try:
+        assert reader.near is not None
+        assert wait_for(lambda: reader.near._fd is not None)  # subscribed
+        assert wait_for(shadowed, 3)  # a hot verdict is answered with no round trip
+        writer.invalidate([sha])  # another worker signs the item: the copy goes at once
+        assert read() is None
+        assert wait_for(shadowed, 3)
+        writer.bump_generation()  # a reorg: every copy goes
+        assert read() is None
+        assert wait_for(shadowed, 3)
+        own_redis.stop()  # no invalidations can arrive: copies are not used
+        assert wait_for(lambda: reader.near._fd is None)
+        assert read() is None
+        own_redis.start()
+        probe = redis.Redis(port=own_redis.port)
+        reader.link._down_until = 0.0  # type: ignore[union-attr]  # skip the breaker's wait
+        writer.link._down_until = 0.0  # type: ignore[union-attr]
+        assert wait_for(lambda: reader.near._fd is not None, 10)
+        assert wait_for(shadowed, 3)  # back in use once it listens again
+    finally:
+        reader.close()
+        writer.close()
+
+    short = VerdictCache(RedisLink(url), ttl=60, near_ttl=0.2)
+    try:
+        assert short.near is not None and wait_for(lambda: short.near._fd is not None)
+        short.set(sha, "sha256", versions, doc)
+        assert asyncio.run(short.aget_json(sha, "sha256", versions)) is not None
+        probe.delete("trustseal:verdict:" + sha)
+        time.sleep(0.3)
+        assert asyncio.run(short.aget_json(sha, "sha256", versions)) is None  # expired
+    finally:
+        short.close()
+
+
+@pytest.mark.redis
+def test_rate_limits_count_together_across_threads_loops_and_workers(
+    own_redis: OwnRedis,
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    first, second = RateLimiter(RedisLink(url)), RateLimiter(RedisLink(url))
+    first.hit("4/minute", "ip", "192.0.2.1")
+    second.hit("4/minute", "ip", "192.0.2.1")
+    asyncio.run(first.ahit("4/minute", "ip", "192.0.2.1"))
+    asyncio.run(second.ahit("4/minute", "ip", "192.0.2.1"))
+    with pytest.raises(RateLimited) as refused:
+        asyncio.run(second.ahit("4/minute", "ip", "192.0.2.1"))
+    assert 1 <= refused.value.retry_after <= 60
+    with pytest.raises(RateLimited):
+        first.hit("4/minute", "ip", "192.0.2.1")
+    asyncio.run(first.ahit("4/minute", "ip", "192.0.2.2"))  # another client is not limited
+
+    own_redis.stop()  # no Redis: each worker counts alone, and still refuses
+    for _ in range(4):
+        asyncio.run(first.ahit("4/minute", "ip", "192.0.2.3"))
+    with pytest.raises(RateLimited):
+        asyncio.run(first.ahit("4/minute", "ip", "192.0.2.3"))
+
+
+@pytest.mark.redis
+def test_rate_limit_leases_stay_within_a_lease_of_the_limit(own_redis: OwnRedis) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    probe = redis.Redis(port=own_redis.port)
+    workers = [RateLimiter(RedisLink(url)), RateLimiter(RedisLink(url))]
+    limit, lease = "1000/minute", 10  # 1 % of the limit
+
+    def threads(n: int) -> int:
+        admitted = 0
+        for i in range(n):
+            try:
+                workers[i % 2].hit(limit, "ip", "198.51.100.7")
+                admitted += 1
+            except RateLimited:
+                pass
+        return admitted
+
+    async def loop(n: int) -> int:
+        admitted = 0
+        for i in range(n):
+            try:
+                await workers[i % 2].ahit(limit, "ip", "198.51.100.7")
+                admitted += 1
+            except RateLimited:
+                pass
+        return admitted
+
+    probe.config_resetstat()
+    admitted = threads(300) + asyncio.run(loop(300))
+    calls = probe.info("commandstats")["cmdstat_evalsha"]["calls"]
+    assert admitted == 600
+    assert calls <= 600 / lease + 4  # one Redis round trip per lease, not per request
+    admitted += threads(300) + asyncio.run(loop(300))
+    # two workers, each may hold an unspent lease when the limit is reached
+    assert 1000 - 2 * (lease - 1) <= admitted <= 1000
+    with pytest.raises(RateLimited) as refused:
+        workers[0].hit(limit, "ip", "198.51.100.7")
+    assert refused.value.retry_after >= 1
+
+
+@pytest.mark.redis
+def test_cached_verdicts_over_http_match_computed_ones(tmp_path: Path, own_redis: OwnRedis) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    settings = Settings(data_dir=tmp_path / "d", redis_url=url, log_worker=False)
+    with TestClient(create_app(settings)) as c:
+        eng = c.app.state.engine  # type: ignore[attr-defined]
+        sha = hashlib.sha256(b"answered from the cache").hexdigest()
+        first = c.post("/v1/verify", json={"sha256": sha})
+        again = c.post("/v1/verify", json={"sha256": sha})
+        assert first.status_code == again.status_code == 200
+        assert again.headers["content-type"] == "application/json"
+        assert again.json() == first.json() and first.json()["verdict"] == "unverified"
+        keys = receipt_keys_from_document(c.get("/v1/keys").json())
+        assert verify_receipt(again.json(), keys)
+        assert eng.sign_text("answered from the cache").sha256 == sha  # the entry goes
+        assert c.post("/v1/verify", json={"sha256": sha}).json()["verdict"] == "verified"
 
 
 # --- prefix lookup ------------------------------------------------------------------

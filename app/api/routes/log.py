@@ -12,12 +12,11 @@ from fastapi.responses import PlainTextResponse
 from app.api.deps import EngineDep
 from app.api.schemas import SHA256_PATTERN
 from app.errors import Conflict, InvalidInput
+from app.log import MAX_TREE_SIZE
 from signing.checkpoint import Checkpoint, sign_checkpoint
 from signing.merkle import EMPTY_ROOT
 
 router = APIRouter(tags=["log"])
-# tree sizes and indexes are 64-bit signed integers in the database
-MAX_SIZE = 2**63 - 1
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -41,8 +40,8 @@ async def checkpoint(engine: EngineDep) -> PlainTextResponse:
 @router.get("/v1/log/proof/inclusion", summary="Inclusion proof of a leaf in a tree size")
 async def inclusion(
     engine: EngineDep,
-    index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
-    size: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
+    size: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> dict[str, Any]:
     if index >= size:
         raise InvalidInput("index must be below size")
@@ -54,8 +53,8 @@ async def inclusion(
 @router.get("/v1/log/proof/consistency", summary="Consistency proof between two tree sizes")
 async def consistency(
     engine: EngineDep,
-    old: Annotated[int, Query(ge=1, le=MAX_SIZE)],
-    new: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    old: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
+    new: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> dict[str, Any]:
     if old > new:
         raise InvalidInput("old must not exceed new")
