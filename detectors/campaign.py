@@ -208,7 +208,9 @@ class InMemoryCampaignStorage:
     def __init__(self) -> None:
         self._items: dict[str, StoredItem] = {}
         self._exact: dict[str, str] = {}
-        self._bands: dict[str, set[str]] = {}
+        # most bands hold one item: kept as a plain string, since millions of one-element
+        # sets would cost memory and make every garbage collection pass slower
+        self._bands: dict[str, str | set[str]] = {}
         self._members: dict[str, dict[str, float]] = {}
         self._earliest: dict[str, float] = {}  # per cluster, so no member scan per sighting
 
@@ -222,10 +224,17 @@ class InMemoryCampaignStorage:
         return self._exact.setdefault(key, cluster_id)
 
     def band_members(self, band: str) -> list[str]:
-        return list(self._bands.get(band, ()))
+        members = self._bands.get(band)
+        if members is None:
+            return []
+        return [members] if isinstance(members, str) else list(members)
 
     def add_to_band(self, band: str, item_id: str) -> None:
-        self._bands.setdefault(band, set()).add(item_id)
+        members = self._bands.setdefault(band, item_id)
+        if isinstance(members, set):
+            members.add(item_id)
+        elif members != item_id:
+            self._bands[band] = {members, item_id}
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         members = self._members.setdefault(cluster_id, {})

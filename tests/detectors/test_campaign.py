@@ -66,3 +66,15 @@ def test_naive_time_is_utc_and_earliest_sighting_wins() -> None:
 def test_bad_settings_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         CampaignIndex(InMemoryCampaignStorage(), **kwargs)
+
+
+def test_band_membership_is_a_set() -> None:
+    storage = InMemoryCampaignStorage()
+    assert storage.band_members("0:ab") == []
+    storage.add_to_band("0:ab", "x")
+    storage.add_to_band("0:ab", "x")
+    assert storage.band_members("0:ab") == ["x"]
+    for item_id in ("y", "x", "z", "y"):
+        storage.add_to_band("0:ab", item_id)
+    assert sorted(storage.band_members("0:ab")) == ["x", "y", "z"]
+    assert storage.band_members("1:ab") == []
