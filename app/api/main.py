@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import observability
-from app.api import problems
+from app.api import hot, problems
 from app.api.deps import ClientLimit
 from app.api.limits import BodySizeLimit
 from app.api.routes import (
@@ -72,5 +72,6 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
         body_timeout=settings.request_body_timeout_seconds,
         work_timeout=settings.verify_timeout_seconds,
     )
+    hot.install(app)
     observability.install(app)
     return app
