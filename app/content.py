@@ -8,6 +8,7 @@ and falls back to process memory while Redis is away.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -34,6 +35,8 @@ from detectors.campaign import (
 )
 from detectors.normalize import normalize_text
 from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
+
+_log = logging.getLogger("trustseal.content")
 
 
 class ContentAnalyzer:
@@ -63,6 +66,16 @@ class ContentAnalyzer:
                     threshold=self.threshold,
                 )
             return self._classifier
+
+    def preload(self) -> None:
+        """Load the classifier and run it once, so that the first request finds it warm."""
+        started = time.perf_counter()
+        try:
+            self.spam_probabilities(["warm-up"])
+        except Exception:  # the first request will load it again, and report the error
+            _log.exception("the spam classifier failed to load")
+            return
+        _log.info("spam classifier ready in %.1f s", time.perf_counter() - started)
 
     def spam_probabilities(self, texts: list[str]) -> list[float]:
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,8 +29,17 @@ from app.settings import Settings
 from app.worker import LogWorker
 
 
-def create_app(settings: Settings | None = None, engine: TrustEngine | None = None) -> FastAPI:
-    """Build the app; the engine opens on start unless one is given."""
+def create_app(
+    settings: Settings | None = None,
+    engine: TrustEngine | None = None,
+    *,
+    preload_model: bool = False,
+) -> FastAPI:
+    """Build the app; the engine opens on start unless one is given.
+
+    ``preload_model`` loads the spam classifier in the background as the app starts (the
+    served app does), so that the first text a worker sees does not wait for the model.
+    """
     settings = settings or (engine.settings if engine else Settings())
 
     @asynccontextmanager
@@ -46,6 +56,8 @@ def create_app(settings: Settings | None = None, engine: TrustEngine | None = No
             )
             worker.start()
         observability.set_queue_depth_source("log_pending", eng.log.pending_count)
+        if preload_model:
+            threading.Thread(target=eng.content.preload, name="model-preload", daemon=True).start()
         try:
             yield
         finally:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import time
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
+from app.api.main import create_app
 from app.engine import TrustEngine
+from app.settings import Settings
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES
 from signing.keys import Ed25519Key
 from signing.records import build_record, sha256_hex, sign_record
@@ -361,3 +365,16 @@ def test_remote_manifest_answered_without_network(client: TestClient, engine: Tr
         assert any("remote URL" in reason for reason in doc["reasons"])
     finally:
         server.close()
+
+
+def test_the_served_app_loads_the_spam_model_as_it_starts(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", log_worker=False)
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/v1/verify", json={"sha256": "3" * 64}).status_code == 200
+        assert c.app.state.engine.content._classifier is None  # type: ignore[attr-defined]
+    with TestClient(create_app(settings, preload_model=True)) as c:
+        content = c.app.state.engine.content  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 120
+        while content._classifier is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert content._classifier is not None  # loaded before any text was asked about
