@@ -21,7 +21,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis
 from redis.exceptions import NoScriptError
@@ -39,46 +39,67 @@ _GET_SHA = hashlib.sha1(_GET_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 
 _DOWN = object()
+V = TypeVar("V")
+
+
+class ExpiringLru(Generic[V]):
+    """A bounded LRU whose entries expire, keyed ``"<sha256>|..."``. Not thread-safe:
+    its owner holds a lock around every call."""
+
+    def __init__(self, max_items: int):
+        self.max_items = max_items
+        self._data: OrderedDict[str, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            del self._data[key]
+            return None
+        self._data.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: str, value: V, ttl: float) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_items:
+            self._data.popitem(last=False)
+
+    def drop(self, sha256s: list[str] | None) -> None:
+        """Forget the entries of these items (every entry for None)."""
+        if sha256s is None:
+            self._data.clear()
+            return
+        prefixes = tuple(f"{s}|" for s in sha256s)
+        for key in [k for k in self._data if k.startswith(prefixes)]:
+            del self._data[key]
 
 
 class MemoryCache:
     """A bounded LRU with expiry, safe across threads."""
 
     def __init__(self, max_items: int = 10_000):
-        self.max_items = max_items
-        self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lru: ExpiringLru[dict[str, Any]] = ExpiringLru(max_items)
         self._lock = threading.Lock()
         self.generation = 0
 
     def get(self, sha256: str, field: str) -> dict[str, Any] | None:
-        key = f"{sha256}|{field}"
         with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            if hit[0] < time.monotonic():
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return hit[1]
+            return self._lru.get(f"{sha256}|{field}")
 
     def set(self, sha256: str, field: str, doc: dict[str, Any], ttl: float) -> None:
         with self._lock:
-            self._data[f"{sha256}|{field}"] = (time.monotonic() + ttl, doc)
-            self._data.move_to_end(f"{sha256}|{field}")
-            while len(self._data) > self.max_items:
-                self._data.popitem(last=False)
+            self._lru.put(f"{sha256}|{field}", doc, ttl)
 
     def invalidate(self, sha256s: list[str]) -> None:
-        prefixes = tuple(f"{s}|" for s in sha256s)
         with self._lock:
-            for key in [k for k in self._data if k.startswith(prefixes)]:
-                del self._data[key]
+            self._lru.drop(sha256s)
 
     def bump_generation(self) -> None:
         with self._lock:
             self.generation += 1
-            self._data.clear()
+            self._lru.drop(None)
 
 
 class NearCache:
@@ -97,8 +118,7 @@ class NearCache:
         self.url = url
         self.channel = channel
         self.ttl = ttl
-        self.max_items = max_items
-        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lru: ExpiringLru[bytes] = ExpiringLru(max_items)
         self._lock = threading.Lock()
         self.epoch = 0
         self._fd: int | None = None  # the subscription's socket while it stands
@@ -116,34 +136,20 @@ class NearCache:
         if fd is None or self._pending(fd) or self._inflight:
             return None
         with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            if hit[0] < time.monotonic():
-                del self._data[key]
-                return None
-            return hit[1]
+            return self._lru.get(key)
 
     def put(self, key: str, value: bytes, epoch: int) -> None:
         """Keep ``value``, read from Redis when :attr:`epoch` was ``epoch``."""
         with self._lock:
             if epoch != self.epoch or self._fd is None:
                 return
-            self._data[key] = (time.monotonic() + self.ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_items:
-                self._data.popitem(last=False)
+            self._lru.put(key, value, self.ttl)
 
     def drop(self, sha256s: list[str] | None) -> None:
         """Forget these items' copies (all copies for None)."""
         with self._lock:
             self.epoch += 1
-            if sha256s is None:
-                self._data.clear()
-                return
-            prefixes = tuple(f"{s}|" for s in sha256s)
-            for key in [k for k in self._data if k.startswith(prefixes)]:
-                del self._data[key]
+            self._lru.drop(sha256s)
 
     def close(self) -> None:
         self._stop.set()

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from app import services
 from app.api.main import create_app
-from app.cache import VerdictCache
+from app.cache import ExpiringLru, VerdictCache
 from app.engine import TrustEngine
 from app.log_audit import audit_log
 from app.observability import DEGRADED
@@ -114,6 +114,24 @@ def test_cache_keyed_by_policy_and_model(tmp_path: Path) -> None:
     finally:
         for eng in (first, stricter, retrained):
             eng.close()
+
+
+def test_expiring_lru_bounds_expiry_and_drops(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("app.cache.time.monotonic", lambda: now[0])
+    lru: ExpiringLru[int] = ExpiringLru(max_items=2)
+    lru.put("a|x", 1, ttl=10)
+    lru.put("b|x", 2, ttl=10)
+    assert lru.get("a|x") == 1  # a is now the most recent: b goes first
+    lru.put("c|x", 3, ttl=1)
+    assert lru.get("b|x") is None and lru.get("a|x") == 1 and lru.get("c|x") == 3
+    now[0] += 5  # c has expired, a has not
+    assert lru.get("c|x") is None and lru.get("a|x") == 1
+    lru.put("ab|y", 4, ttl=10)
+    lru.drop(["a"])  # by digest: "ab|y" is another item's entry and stays
+    assert lru.get("a|x") is None and lru.get("ab|y") == 4
+    lru.drop(None)
+    assert lru.get("ab|y") is None
 
 
 # --- rate limits --------------------------------------------------------------------
