@@ -87,4 +87,3 @@ def test_error_responses_are_documented_as_problem_json(api_schema) -> None:
             for status in ("401", "413", "422", "429"):
                 content = operation["responses"][status]["content"]
                 assert list(content) == ["application/problem+json"]
-
