@@ -42,6 +42,35 @@ class RateLimited(AppError):
         self.retry_after = retry_after
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """The ``limits`` in-process storage, swept of expired counters from the calling
+    thread at most once every ``SWEEP_SECONDS``.
+
+    On a write, ``MemoryStorage`` starts a timer thread that sweeps 10 ms later, unless
+    the last one is still waiting, so a steady stream of requests started a thread every
+    few requests. Counters are checked for expiry when read either way; the sweep only
+    frees the memory of counters nobody reads any more.
+    """
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()  # the one thread the parent starts
+        self._next_sweep = 0.0
+        self._sweep_lock = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # what MemoryStorage calls on writes
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        with self._sweep_lock:
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + self.SWEEP_SECONDS
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 LEASE_MIN_LIMIT = 200  # limits below this many requests per window get no leases
 LEASE_SHARE = 100  # a lease is about 1/LEASE_SHARE of the limit
 LEASE_MAX = 64
@@ -59,7 +88,7 @@ class RateLimiter:
 
     def __init__(self, link: RedisLink | None):
         self.link = link
-        self.memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.memory = SlidingWindowCounterRateLimiter(SweptMemoryStorage())
         self.shared = (
             SlidingWindowCounterRateLimiter(
                 storage_from_string(

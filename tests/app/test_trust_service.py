@@ -27,7 +27,7 @@ from app.engine import TrustEngine
 from app.log_audit import audit_log
 from app.observability import DEGRADED
 from app.pinning import receipt_keys_from_document
-from app.ratelimit import RateLimited, RateLimiter
+from app.ratelimit import RateLimited, RateLimiter, SweptMemoryStorage
 from app.receipts import verify_receipt
 from app.redis_state import RedisLink
 from app.settings import Settings
@@ -159,6 +159,32 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, database_url: s
             for i in range(3)
         ]
         assert signs == [200, 200, 429]
+
+
+def test_in_process_limits_start_no_threads_and_sweep_expired_counters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limiter = RateLimiter(None)
+    storage = limiter.memory.storage
+    assert isinstance(storage, SweptMemoryStorage)
+
+    def no_timer(*_a: object, **_k: object) -> None:
+        raise AssertionError("a timer thread was started")
+
+    monkeypatch.setattr("limits.storage.memory.threading.Timer", no_timer)
+    for i in range(300):
+        limiter.hit("1000/minute", "ip", f"client-{i % 30}")
+    with pytest.raises(RateLimited):
+        for _ in range(3):
+            limiter.hit("2/second", "ip", "eager")
+    assert len(storage.storage) > 30
+    now = [time.monotonic() + 3600]  # an hour on: every counter has expired
+    monkeypatch.setattr("app.ratelimit.time.monotonic", lambda: now[0])
+    real_time = time.time
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: real_time() + 3600)
+    limiter.hit("1000/minute", "ip", "late")  # the next write sweeps
+    assert set(storage.storage) <= {k for k in storage.storage if "late" in k}
+    assert len(storage.storage) >= 1
 
 
 # --- Redis outage and recovery, on a Redis server of the test's own ---------------
