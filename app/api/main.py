@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from app import observability
 from app.api import hot, problems
@@ -37,8 +37,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app; the engine opens on start unless one is given.
 
-    ``preload_model`` loads the spam classifier in the background as the app starts (the
-    served app does), so that the first text a worker sees does not wait for the model.
+    ``preload_model`` loads the spam classifier (and runs it once) before the app takes
+    its first request, as the served app does: a worker serves no request while the model
+    loads beside it, and the first text it sees does not wait for the model.
     """
     settings = settings or (engine.settings if engine else Settings())
 
@@ -57,7 +58,7 @@ def create_app(
             worker.start()
         observability.set_queue_depth_source("log_pending", eng.log.pending_count)
         if preload_model:
-            threading.Thread(target=eng.content.preload, name="model-preload", daemon=True).start()
+            await run_in_threadpool(eng.content.preload)
         try:
             yield
         finally:
