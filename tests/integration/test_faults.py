@@ -98,12 +98,17 @@ class PrivatePostgres:
 
     def freeze(self) -> None:
         """SIGSTOP the whole cluster: connections stay open, queries never answer."""
-        for pid in self.processes():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
         for pid in self.processes():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # a backend that ended after it was listed
+                pass
 
 
 @pytest.fixture
