@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from signing.anchor import AnchorEvidence, AnchorRecord, ChainClient, verify_anchor
-from signing.checkpoint import Checkpoint, check_consistent, verify_checkpoint
+from signing.checkpoint import Checkpoint, CheckpointVerifier, check_consistent
 from signing.errors import MalformedContent, VerificationError
 from signing.merkle import verify_inclusion
 from signing.note import NoteVerifier
@@ -47,7 +47,12 @@ def make_bundle(
 
 @dataclass(frozen=True)
 class PinnedKeys:
-    """What a verifier trusts, fixed before it looks at any bundle."""
+    """What a verifier trusts, fixed before it looks at any bundle.
+
+    The checkpoint keys are copied into a tuple when the object is made; each signed
+    checkpoint note that verified under them is remembered (by its exact text) for as
+    long as this object lives. A changed key set needs a new ``PinnedKeys``.
+    """
 
     origin: str
     checkpoint_verifiers: Sequence[NoteVerifier]
@@ -56,6 +61,17 @@ class PinnedKeys:
     contract: str | None = None
     min_confirmations: int = 1
     allow_untrusted_dev_chain: bool = False
+    _checkpoints: CheckpointVerifier = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        verifiers = tuple(self.checkpoint_verifiers)
+        object.__setattr__(self, "checkpoint_verifiers", verifiers)
+        checkpoints = CheckpointVerifier(verifiers, expected_origin=self.origin)
+        object.__setattr__(self, "_checkpoints", checkpoints)
+
+    def verify_checkpoint(self, note_text: str) -> Checkpoint:
+        """Open a signed checkpoint of this log under the pinned checkpoint keys."""
+        return self._checkpoints.verify(note_text)
 
 
 @dataclass
@@ -168,7 +184,7 @@ def verify_bundle(
     leaf = record_leaf_hash(envelope)
     # (4) the checkpoint is signed by the pinned log key, for this log
     try:
-        cp = verify_checkpoint(note, keys.checkpoint_verifiers, expected_origin=keys.origin)
+        cp = keys.verify_checkpoint(note)
     except VerificationError as e:
         return ev.fail(e.code, str(e))
     ev.checkpoint = cp

@@ -24,9 +24,11 @@ SCALARS = (
 KEYS = st.text(max_size=4) | st.sampled_from(["a", "b", "\uffff", "\U0001f600", "\ue000", "é"])
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.tuples(inner, inner)
-    | st.dictionaries(KEYS, inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(KEYS, inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -53,7 +55,7 @@ def test_fast_path_writes_the_reference_bytes(obj: Any) -> None:
     "obj",
     [
         {"\U0001f600": 1, "\uffff": 2},  # UTF-16 order differs from code point order
-        {"k": "\x00\x1f\x7f\u2028\b\f\n\r\t\"\\ é \U0001f600"},
+        {"k": '\x00\x1f\x7f\u2028\b\f\n\r\t"\\ é \U0001f600'},
         [0.0, -0.0, 1.0, -1.0, 1e-7, 1e-6, 1.5e-5, 0.1, 1e15, 1e16, 1e21, 1e22, 2.0**53],
         [2**53 - 1, -(2**53) + 1, 123456789.125, 5e-324, 1.7976931348623157e308],
         {"n": True, "m": None, "l": (1, [2, {"x": "y"}])},
