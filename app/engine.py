@@ -123,6 +123,7 @@ class TrustEngine:
         self.log = TransparencyLog(
             db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
         )
+        self._pinned: tuple[tuple[str, ...], PinnedKeys] | None = None
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:
             self.anchorer.on_reorg = self.cache.bump_generation
@@ -507,18 +508,26 @@ class TrustEngine:
         }
 
     def pinned_keys(self) -> PinnedKeys:
+        """The keys a client pins, made once per checkpoint key set (a rotation makes new
+        ones), so that the checkpoint notes they verified are remembered."""
+        key_ids = self.keys.key_ids("checkpoint")
+        pinned = self._pinned
+        if pinned is not None and pinned[0] == key_ids:
+            return pinned[1]
         verifiers = [
             NoteVerifier.for_key(
                 self.settings.log_origin, VerifyKey(b64decode(str(k["public_key"])))
             )
             for k in self.keys.public_keys("checkpoint")
         ]
-        return PinnedKeys(
+        keys = PinnedKeys(
             origin=self.settings.log_origin,
             checkpoint_verifiers=verifiers,
             record_keys=self.resolve_key,
             min_confirmations=self.settings.chain_min_confirmations,
         )
+        self._pinned = (key_ids, keys)
+        return keys
 
     # --- helpers --------------------------------------------------------------------
 

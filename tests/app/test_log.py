@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,9 +145,31 @@ def test_checkpoint_from_another_origin_rejected(engine: TrustEngine) -> None:
     engine.log.sequence_all()
     bundle = engine.log.bundle_for(sha)
     keys = pinned_keys_from_document(engine.public_keys())
-    other = type(keys)(**{**keys.__dict__, "origin": "someone.else/log"})
+    other = replace(keys, origin="someone.else/log")
     ev = verify_bundle(bundle, other, content_sha256=sha)
     assert not ev.ok  # the key is named after our origin, so nothing verifies it
+
+
+def test_pinned_keys_follow_checkpoint_key_rotation(engine: TrustEngine) -> None:
+    sha = engine.sign_text("before rotation").sha256
+    engine.log.sequence_all()
+    old_bundle = engine.log.bundle_for(sha)
+    before = engine.pinned_keys()
+    assert engine.pinned_keys() is before  # made once per key set
+    assert verify_bundle(old_bundle, before, content_sha256=sha).ok
+    new_key = engine.keys.rotate("checkpoint")
+    signer = NoteSigner(engine.settings.log_origin, new_key.signing_key)
+    cp = Checkpoint.from_text(old_bundle["checkpoint"].split("\n\n")[0] + "\n")
+    by_new_key = dict(old_bundle, checkpoint=sign_checkpoint(cp, signer))
+    assert verify_bundle(by_new_key, before, content_sha256=sha).failed == [
+        "note.signature.unknown_key"
+    ]
+    after = engine.pinned_keys()
+    assert after is not before and len(after.checkpoint_verifiers) == 2
+    assert verify_bundle(by_new_key, after, content_sha256=sha).ok
+    assert verify_bundle(old_bundle, after, content_sha256=sha).ok  # retired key verifies
+    log = engine.verify_text("before rotation")["provenance"]["log"]
+    assert log["status"] == "logged" and log["inclusion_verified"] is True
 
 
 def test_rolled_back_checkpoint_rejected(engine: TrustEngine) -> None:
