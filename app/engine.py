@@ -467,7 +467,9 @@ class TrustEngine:
                 "status": "queued",
             }
             return
-        checked = verify_bundle(bundle, self.pinned_keys(), content_sha256=ev.sha256)
+        checked = verify_bundle(
+            bundle, self.pinned_keys(), content_sha256=ev.sha256, checked_records=ev.records
+        )
         self._set_log(ev, bundle, checked, source="service")
 
     def _set_log(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -146,9 +147,14 @@ def verify_bundle(
     chain: ChainClient | None = None,
     previous: Checkpoint | None = None,
     consistency_proof: Sequence[bytes] = (),
+    checked_records: Sequence[RecordEvidence] = (),
 ) -> BundleEvidence:
     """Check a bundle. Raises :class:`MalformedContent` only for unparseable input;
     every failed check is a reason code in the evidence.
+
+    ``checked_records`` is evidence the caller has just had from
+    :func:`~signing.records.verify_record` with ``keys.record_keys``: a valid one for
+    the bundle's exact envelope (the same log leaf) stands for step (3).
 
     ``content_manifest`` is ``(original manifest label, validation state)`` read from a
     file that carries the bundle itself; it stands in for the digest, which the attached
@@ -175,13 +181,14 @@ def verify_bundle(
         ev.fail("bundle.content.mismatch", "the content's SHA-256 is not the record's")
     else:
         ev.passed.append("bundle.content.matches")
-    # (3) the record is signed by a pinned key
-    ev.record = check_record(envelope, keys.record_keys)
+    # (3) the record is signed by a pinned key (the leaf hash binds any evidence the
+    # caller already holds to these exact bytes)
+    leaf = record_leaf_hash(envelope)
+    ev.record = _checked_for(leaf, checked_records) or check_record(envelope, keys.record_keys)
     if ev.record.valid:
         ev.passed.append("record.signature.verified")
     else:
         ev.fail(ev.record.codes[0], "record signature does not verify under pinned keys")
-    leaf = record_leaf_hash(envelope)
     # (4) the checkpoint is signed by the pinned log key, for this log
     try:
         cp = keys.verify_checkpoint(note)
@@ -237,6 +244,13 @@ def verify_bundle(
         else:
             ev.passed.append("anchor.time.consistent")
     return ev
+
+
+def _checked_for(leaf: bytes, checked: Sequence[RecordEvidence]) -> RecordEvidence | None:
+    for record in checked:
+        if record.valid and record.leaf_hash and hmac.compare_digest(record.leaf_hash, leaf):
+            return record
+    return None
 
 
 def _parse_time(text: str) -> datetime | None:

@@ -94,6 +94,14 @@ def verify_canonical(obj: Any, signature_b64: str, key: VerifyKey, *, code: str)
 
     Raises :class:`VerificationError` with ``code`` when it does not hold.
     """
+    verify_signature(canonical_json(obj), signature_b64, key, code=code)
+
+
+def verify_signature(data: bytes, signature_b64: str, key: VerifyKey, *, code: str) -> None:
+    """Check a base64 Ed25519 signature over ``data`` (bytes already canonical).
+
+    Raises :class:`VerificationError` with ``code`` when it does not hold.
+    """
     try:
         signature = b64decode(signature_b64, what="signature")
     except MalformedContent as e:
@@ -101,6 +109,6 @@ def verify_canonical(obj: Any, signature_b64: str, key: VerifyKey, *, code: str)
     if len(signature) != 64:
         raise VerificationError(code, "signature has the wrong length")
     try:
-        key.verify(canonical_json(obj), signature)
+        key.verify(data, signature)
     except BadSignatureError as e:
         raise VerificationError(code, "signature does not verify") from e

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from signing.records import (
     record_leaf_hash,
     sha256_hex,
     sign_record,
+    verify_record,
 )
 
 ORIGIN = "log.example/bundles"
@@ -109,3 +112,55 @@ def test_remembered_checkpoint_does_not_excuse_a_tampered_bundle(field: str) -> 
         expected = "log.inclusion.invalid"
     ev = verify_bundle(tampered, keys, content_sha256=None)
     assert expected in ev.failed
+
+
+def counting(owners: dict[str, KeyOwner]) -> tuple[list[str], Any]:
+    asked: list[str] = []
+
+    def resolve(kid: str) -> KeyOwner | None:
+        asked.append(kid)
+        return owners.get(kid)
+
+    return asked, resolve
+
+
+@pytest.mark.parametrize(
+    "claims", [{}, {"size": 12, "ratio": 0.5, "ok": True}, {"légende": "été", "n": 1e30}]
+)
+def test_record_evidence_carries_the_log_leaf(claims: dict[str, Any]) -> None:
+    record = build_record(sha256=sha256_hex(b"x"), media_type="text/plain", key=SERVICE)
+    envelope = sign_record({**record, "claims": claims}, SERVICE)
+    ev = verify_record(envelope, OWNERS.get)
+    assert ev.valid and ev.leaf_hash == record_leaf_hash(envelope)
+
+
+def test_checked_record_stands_for_the_same_envelope() -> None:
+    (envelope,), (bundle,) = logged(["checked once"])
+    checked = verify_record(envelope, OWNERS.get)
+    asked, resolve = counting(OWNERS)
+    keys = PinnedKeys(ORIGIN, [LOG.verifier()], resolve)
+    ev = verify_bundle(bundle, keys, content_sha256=None, checked_records=[checked])
+    assert ev.ok and ev.record is checked and asked == []
+    ev = verify_bundle(bundle, keys, content_sha256=None)
+    assert ev.ok and asked == [SERVICE.key_id]
+
+
+def test_checked_record_does_not_vouch_for_a_forged_envelope() -> None:
+    (envelope, other), (bundle, _) = logged(["genuine", "other"])
+    checked = [verify_record(envelope, OWNERS.get), verify_record(other, OWNERS.get)]
+    forged = copy.deepcopy(bundle)
+    forged["envelope"]["record"]["claims"] = {"c2pa": "embedded"}  # same signature
+    ev = verify_bundle(forged, pinned(LOG), content_sha256=None, checked_records=checked)
+    assert ev.record is not None and ev.record not in checked
+    assert "record.signature.invalid" in ev.failed
+    assert "log.inclusion.invalid" in ev.failed
+    assert bundle["envelope"] == {"record": envelope["record"], "signature": envelope["signature"]}
+
+
+def test_failed_record_evidence_is_never_reused() -> None:
+    (envelope,), (bundle,) = logged(["unknown then known"])
+    unknown = verify_record(envelope, {}.get)
+    assert not unknown.valid and unknown.leaf_hash is None
+    claimed = replace(unknown, leaf_hash=record_leaf_hash(envelope))
+    ev = verify_bundle(bundle, pinned(LOG), content_sha256=None, checked_records=[claimed])
+    assert ev.ok and ev.record is not None and ev.record.valid
