@@ -446,19 +446,25 @@ class TrustEngine:
 
     def _add_records(self, ev: Evidence, envelopes: list[str] | None = None) -> None:
         """The item's stored records, verified; ``envelopes`` when already fetched."""
-        if envelopes is None:
-            envelopes = services.envelopes_for(self.db.engine, ev.sha256)
+        stored = None
+        if envelopes is None:  # the records and their proof bundle, read together
+            stored = self.log.item_records(ev.sha256)
+            envelopes = stored.envelopes
         ev.records_checked = True
         ev.records = [
             verify_record(json.loads(env), self.resolve_key, content_sha256=ev.sha256)
             for env in envelopes
         ]
         if envelopes:  # every stored record has its log entry
-            self._add_log_evidence(ev)
+            if stored is None:
+                self._add_log_evidence(ev, self.log.bundle_for(ev.sha256))
+            else:
+                self._add_log_evidence(ev, stored.bundle, stored.anchor_row)
 
-    def _add_log_evidence(self, ev: Evidence) -> None:
+    def _add_log_evidence(
+        self, ev: Evidence, bundle: dict[str, Any] | None, anchor_row: Any = None
+    ) -> None:
         """Inclusion checked here, as a client would: proof against the signed checkpoint."""
-        bundle = self.log.bundle_for(ev.sha256)
         if bundle is None:
             ev.log = {
                 "index": None,
@@ -470,10 +476,16 @@ class TrustEngine:
         checked = verify_bundle(
             bundle, self.pinned_keys(), content_sha256=ev.sha256, checked_records=ev.records
         )
-        self._set_log(ev, bundle, checked, source="service")
+        self._set_log(ev, bundle, checked, source="service", anchor_row=anchor_row)
 
     def _set_log(
-        self, ev: Evidence, bundle: dict[str, Any], checked: BundleEvidence, *, source: str
+        self,
+        ev: Evidence,
+        bundle: dict[str, Any],
+        checked: BundleEvidence,
+        *,
+        source: str,
+        anchor_row: Any = None,
     ) -> None:
         cp = checked.checkpoint
         ev.log = {
@@ -486,15 +498,17 @@ class TrustEngine:
             "codes": checked.passed + checked.failed,
         }
         if bundle["anchor"] is not None:
-            ev.anchor = self._anchor_doc(bundle["anchor"])
+            ev.anchor = self._anchor_doc(bundle["anchor"], anchor_row)
 
-    def _anchor_doc(self, anchor: dict[str, Any]) -> dict[str, Any]:
-        with self.db.engine.connect() as conn:
-            row = conn.execute(
-                select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
-                    ANCHORS.c.tx == anchor["tx"]
-                )
-            ).first()
+    def _anchor_doc(self, anchor: dict[str, Any], row: Any = None) -> dict[str, Any]:
+        """The anchor's chain status; ``row`` is its ``anchors`` row when already read."""
+        if row is None or row.tx != anchor["tx"]:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(
+                    select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
+                        ANCHORS.c.tx == anchor["tx"]
+                    )
+                ).first()
         development = is_development_chain(int(anchor["chain_id"]))
         confirmations = int(row.confirmations) if row else 0
         return {

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.engine import TrustEngine
 from app.log import MAX_TREE_SIZE
-from app.models import LogEntry
+from app.models import AnchorRow, LogEntry
 from app.pinning import pinned_keys_from_document
 from signing.bundle import verify_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
@@ -186,6 +186,73 @@ def test_rolled_back_checkpoint_rejected(engine: TrustEngine) -> None:
     seen = Checkpoint(newer.checkpoint.origin, 1, leaf_hash(b"a different size-1 root"))
     ev = verify_bundle(early_bundle, engine.pinned_keys(), content_sha256=first, previous=seen)
     assert "checkpoint.fork" in ev.failed
+
+
+def test_new_checkpoint_is_used_after_sequencing_here_and_elsewhere(
+    engine: TrustEngine,
+) -> None:
+    other = TrustEngine.open(engine.settings)  # another process on the same database
+    try:
+        first = engine.sign_text("sequenced first").sha256
+        engine.log.sequence_all()
+        log = other.verify_text("sequenced first")["provenance"]["log"]
+        assert (log["tree_size"], log["inclusion_verified"]) == (1, True)
+        second = engine.sign_text("sequenced second").sha256
+        engine.log.sequence_all()
+        for eng in (engine, other):
+            log = eng.verify_text("sequenced second")["provenance"]["log"]
+            assert (log["index"], log["tree_size"], log["inclusion_verified"]) == (1, 2, True)
+            for sha in (first, second):
+                bundle = eng.log.bundle_for(sha)
+                assert bundle is not None and bundle["checkpoint"].split("\n")[1] == "2"
+                assert eng.log.item_records(sha).bundle == bundle
+                assert verify_bundle(bundle, eng.pinned_keys(), content_sha256=sha).ok
+    finally:
+        other.close()
+
+
+def add_anchor(engine: TrustEngine, size: int, tx: str, status: str, confirmations: int) -> None:
+    with engine.db.session() as s:
+        s.add(
+            AnchorRow(
+                checkpoint_size=size,
+                chain_id=31337,
+                contract="0x" + "11" * 20,
+                tx="0x" + tx * 64,
+                block=7,
+                block_hash="0x" + "bb" * 32,
+                status=status,
+                confirmations=confirmations,
+            )
+        )
+        s.commit()
+
+
+def test_bundle_names_the_smallest_live_anchor_covering_the_entry(engine: TrustEngine) -> None:
+    shas = []
+    for text in ("anchored a", "anchored b", "anchored c"):
+        shas.append(engine.sign_text(text).sha256)
+        engine.log.sequence_all()  # checkpoints at sizes 1, 2, 3
+    add_anchor(engine, 2, "a", "reorged", 0)
+    add_anchor(engine, 3, "b", "anchored", 7)
+
+    def named(sha: str) -> tuple[str, str]:
+        bundle = engine.log.bundle_for(sha)
+        assert bundle is not None and bundle["anchor"] is not None
+        assert verify_bundle(bundle, engine.pinned_keys(), content_sha256=sha).ok
+        return bundle["checkpoint"].split("\n")[1], bundle["anchor"]["tx"][-1]
+
+    assert named(shas[0]) == ("3", "b")  # the reorged anchor of size 2 is not used
+    add_anchor(engine, 2, "c", "anchored", 3)
+    assert [named(sha) for sha in shas] == [("2", "c"), ("2", "c"), ("3", "b")]
+    doc = engine.verify_text("anchored c")
+    assert doc["provenance"]["log"]["tree_size"] == 3
+    anchor = doc["provenance"]["anchor"]
+    assert (anchor["tx"], anchor["confirmations"], anchor["status"]) == (
+        "0x" + "b" * 64,
+        7,
+        "anchored",
+    )
 
 
 def test_rest_log_routes(client: TestClient, engine: TrustEngine, sign_token: str) -> None:
