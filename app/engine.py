@@ -123,6 +123,7 @@ class TrustEngine:
         self.log = TransparencyLog(
             db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
         )
+        self._pinned: tuple[tuple[str, ...], PinnedKeys] | None = None
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:
             self.anchorer.on_reorg = self.cache.bump_generation
@@ -445,19 +446,25 @@ class TrustEngine:
 
     def _add_records(self, ev: Evidence, envelopes: list[str] | None = None) -> None:
         """The item's stored records, verified; ``envelopes`` when already fetched."""
-        if envelopes is None:
-            envelopes = services.envelopes_for(self.db.engine, ev.sha256)
+        stored = None
+        if envelopes is None:  # the records and their proof bundle, read together
+            stored = self.log.item_records(ev.sha256)
+            envelopes = stored.envelopes
         ev.records_checked = True
         ev.records = [
             verify_record(json.loads(env), self.resolve_key, content_sha256=ev.sha256)
             for env in envelopes
         ]
         if envelopes:  # every stored record has its log entry
-            self._add_log_evidence(ev)
+            if stored is None:
+                self._add_log_evidence(ev, self.log.bundle_for(ev.sha256))
+            else:
+                self._add_log_evidence(ev, stored.bundle, stored.anchor_row)
 
-    def _add_log_evidence(self, ev: Evidence) -> None:
+    def _add_log_evidence(
+        self, ev: Evidence, bundle: dict[str, Any] | None, anchor_row: Any = None
+    ) -> None:
         """Inclusion checked here, as a client would: proof against the signed checkpoint."""
-        bundle = self.log.bundle_for(ev.sha256)
         if bundle is None:
             ev.log = {
                 "index": None,
@@ -466,11 +473,19 @@ class TrustEngine:
                 "status": "queued",
             }
             return
-        checked = verify_bundle(bundle, self.pinned_keys(), content_sha256=ev.sha256)
-        self._set_log(ev, bundle, checked, source="service")
+        checked = verify_bundle(
+            bundle, self.pinned_keys(), content_sha256=ev.sha256, checked_records=ev.records
+        )
+        self._set_log(ev, bundle, checked, source="service", anchor_row=anchor_row)
 
     def _set_log(
-        self, ev: Evidence, bundle: dict[str, Any], checked: BundleEvidence, *, source: str
+        self,
+        ev: Evidence,
+        bundle: dict[str, Any],
+        checked: BundleEvidence,
+        *,
+        source: str,
+        anchor_row: Any = None,
     ) -> None:
         cp = checked.checkpoint
         ev.log = {
@@ -483,15 +498,17 @@ class TrustEngine:
             "codes": checked.passed + checked.failed,
         }
         if bundle["anchor"] is not None:
-            ev.anchor = self._anchor_doc(bundle["anchor"])
+            ev.anchor = self._anchor_doc(bundle["anchor"], anchor_row)
 
-    def _anchor_doc(self, anchor: dict[str, Any]) -> dict[str, Any]:
-        with self.db.engine.connect() as conn:
-            row = conn.execute(
-                select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
-                    ANCHORS.c.tx == anchor["tx"]
-                )
-            ).first()
+    def _anchor_doc(self, anchor: dict[str, Any], row: Any = None) -> dict[str, Any]:
+        """The anchor's chain status; ``row`` is its ``anchors`` row when already read."""
+        if row is None or row.tx != anchor["tx"]:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(
+                    select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
+                        ANCHORS.c.tx == anchor["tx"]
+                    )
+                ).first()
         development = is_development_chain(int(anchor["chain_id"]))
         confirmations = int(row.confirmations) if row else 0
         return {
@@ -507,18 +524,26 @@ class TrustEngine:
         }
 
     def pinned_keys(self) -> PinnedKeys:
+        """The keys a client pins, made once per checkpoint key set (a rotation makes new
+        ones), so that the checkpoint notes they verified are remembered."""
+        key_ids = self.keys.key_ids("checkpoint")
+        pinned = self._pinned
+        if pinned is not None and pinned[0] == key_ids:
+            return pinned[1]
         verifiers = [
             NoteVerifier.for_key(
                 self.settings.log_origin, VerifyKey(b64decode(str(k["public_key"])))
             )
             for k in self.keys.public_keys("checkpoint")
         ]
-        return PinnedKeys(
+        keys = PinnedKeys(
             origin=self.settings.log_origin,
             checkpoint_verifiers=verifiers,
             record_keys=self.resolve_key,
             min_confirmations=self.settings.chain_min_confirmations,
         )
+        self._pinned = (key_ids, keys)
+        return keys
 
     # --- helpers --------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ either the whole batch or none of it, so every entry is in the log exactly once.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ from app.models import AnchorRow, CheckpointRow, LogEntry, Record, ServiceState,
 from signing.anchor import AnchorRecord
 from signing.bundle import make_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint
-from signing.merkle import Coord, TreeAppender, consistency_proof, inclusion_proof
+from signing.merkle import Coord, NodeCache, TreeAppender, consistency_proof, inclusion_proof
 from signing.note import NoteSigner
 
 LOCK_KEY = 0x7275_7374  # advisory lock id of the sequencer
@@ -32,8 +34,36 @@ NODES = TreeNode.__table__  # type: ignore[attr-defined]
 ENTRIES = LogEntry.__table__  # type: ignore[attr-defined]
 CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
 STATE = ServiceState.__table__  # type: ignore[attr-defined]
+RECORDS = Record.__table__  # type: ignore[attr-defined]
+ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 NODES_BY_ID = select(NODES.c.id, NODES.c.hash).where(
     NODES.c.id.in_(bindparam("ids", expanding=True))
+)
+CHECKPOINT_AT = select(CHECKPOINTS.c.size, CHECKPOINTS.c.root, CHECKPOINTS.c.note).where(
+    CHECKPOINTS.c.size == bindparam("size")
+)
+# An item's records with their log entries, the latest tree size and, per entry, the
+# smallest anchored checkpoint covering it: one statement, so one consistent snapshot.
+ITEM_RECORDS = (
+    select(
+        RECORDS.c.envelope,
+        ENTRIES.c.id.label("entry_id"),
+        ENTRIES.c.leaf_index,
+        select(func.max(CHECKPOINTS.c.size)).scalar_subquery().label("latest_size"),
+        select(func.min(ANCHORS.c.checkpoint_size))
+        .where(ANCHORS.c.status == "anchored", ANCHORS.c.checkpoint_size > ENTRIES.c.leaf_index)
+        .scalar_subquery()
+        .label("anchored_size"),
+    )
+    .select_from(RECORDS.outerjoin(ENTRIES, ENTRIES.c.record_id == RECORDS.c.id))
+    .where(RECORDS.c.sha256 == bindparam("sha"))
+    .order_by(RECORDS.c.id)
+)
+ANCHOR_AT = (
+    select(ANCHORS)
+    .where(ANCHORS.c.checkpoint_size == bindparam("size"), ANCHORS.c.status == "anchored")
+    .order_by(ANCHORS.c.id)
+    .limit(1)
 )
 
 INDEX_BITS = 56  # a node id packs (level, index) in one 64-bit integer
@@ -70,6 +100,16 @@ class SignedCheckpoint:
     note: str
 
 
+@dataclass(frozen=True)
+class ItemRecords:
+    """An item's stored record envelopes (JSON text, oldest first) and the proof bundle
+    of its first logged record: None while its entries are queued or it has none."""
+
+    envelopes: list[str]
+    bundle: dict[str, Any] | None
+    anchor_row: Any = None  # the ``anchors`` row the bundle names, as read with it
+
+
 class TransparencyLog:
     """One log (one origin), signed with the current checkpoint key."""
 
@@ -84,6 +124,11 @@ class TransparencyLog:
         self.origin = origin
         self.signer = signer
         self.on_sequenced = on_sequenced
+        # Both hold only what never changes once committed: complete subtrees, and the
+        # one signed checkpoint of each tree size.
+        self.nodes = NodeCache()
+        self._checkpoints: OrderedDict[int, SignedCheckpoint] = OrderedDict()
+        self._held = threading.Lock()
 
     # --- sequencing -----------------------------------------------------------------
 
@@ -121,8 +166,12 @@ class TransparencyLog:
                     size=cp.size, root=cp.root, note=note, created_at=datetime.now(UTC)
                 )
             )
+        # committed: the new right edge of the tree is what fresh items' proofs need
+        self.nodes.put(result.nodes[-self.nodes.capacity :])
+        signed = SignedCheckpoint(cp, note)
+        self._remember(signed)
         self.on_sequenced(sorted({sha for _, _, sha in pending}))
-        return SignedCheckpoint(cp, note)
+        return signed
 
     def sequence_all(self, max_batch: int = 50_000) -> SignedCheckpoint | None:
         latest = None
@@ -159,11 +208,30 @@ class TransparencyLog:
         return SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
 
     def checkpoint_at(self, size: int) -> SignedCheckpoint:
+        with self._held:
+            signed = self._checkpoints.get(size)
+        if signed is not None:
+            return signed
         with self.db.engine.connect() as conn:
-            row = conn.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.size == size)).first()
+            return self._checkpoint_at(conn, size)
+
+    def _checkpoint_at(self, conn: Connection, size: int) -> SignedCheckpoint:
+        with self._held:
+            signed = self._checkpoints.get(size)
+        if signed is not None:
+            return signed
+        row = conn.execute(CHECKPOINT_AT, {"size": size}).first()
         if row is None:
             raise NotFound(f"no checkpoint at size {size}")
-        return SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
+        signed = SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
+        self._remember(signed)
+        return signed
+
+    def _remember(self, signed: SignedCheckpoint) -> None:
+        with self._held:
+            self._checkpoints[signed.checkpoint.size] = signed
+            while len(self._checkpoints) > 16:
+                self._checkpoints.popitem(last=False)
 
     def pending_count(self) -> int:
         with self.db.engine.connect() as conn:
@@ -175,11 +243,12 @@ class TransparencyLog:
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         with self.db.engine.connect() as conn:
-            return inclusion_proof(index, size, SqlNodeReader(conn))
+            return inclusion_proof(index, size, self.nodes.reader(SqlNodeReader(conn), size))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         with self.db.engine.connect() as conn:
-            return consistency_proof(old_size, new_size, SqlNodeReader(conn))
+            reader = self.nodes.reader(SqlNodeReader(conn), new_size)
+            return consistency_proof(old_size, new_size, reader)
 
     # --- bundles --------------------------------------------------------------------
 
@@ -189,34 +258,41 @@ class TransparencyLog:
         The bundle points at the smallest anchored checkpoint that covers the entry, or
         at the latest checkpoint when none covering it is anchored yet.
         """
-        anchors = AnchorRow.__table__  # type: ignore[attr-defined]
-        records = Record.__table__  # type: ignore[attr-defined]
         with self.db.engine.connect() as conn:
-            row = conn.execute(
-                select(ENTRIES.c.leaf_index, records.c.envelope)
-                .join(records, records.c.id == ENTRIES.c.record_id)
-                .where(ENTRIES.c.sha256 == sha256)
-                .order_by(ENTRIES.c.leaf_index.is_(None), ENTRIES.c.leaf_index)
-            ).first()
-            if row is None:
+            rows = conn.execute(ITEM_RECORDS, {"sha": sha256}).all()
+            if not any(r.entry_id is not None for r in rows):
                 raise NotFound("no log entry for this digest")
-            if row.leaf_index is None:
-                return None
-            anchor = conn.execute(
-                select(anchors)
-                .where(anchors.c.checkpoint_size > row.leaf_index, anchors.c.status == "anchored")
-                .order_by(anchors.c.checkpoint_size)
-            ).first()
-        signed = self.checkpoint_at(anchor.checkpoint_size) if anchor else self.latest()
-        assert signed is not None
-        proof = self.inclusion_proof(row.leaf_index, signed.checkpoint.size)
-        return make_bundle(
+            bundle, _ = self._bundle(conn, rows)
+        return bundle
+
+    def item_records(self, sha256: str) -> ItemRecords:
+        """The item's stored envelopes and the bundle of its first logged record, read
+        with one query, and more only for what this process does not hold yet: a new
+        checkpoint, tree nodes, the item's anchor."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(ITEM_RECORDS, {"sha": sha256}).all()
+            bundle, anchor = self._bundle(conn, rows)
+        return ItemRecords([r.envelope for r in rows], bundle, anchor)
+
+    def _bundle(self, conn: Connection, rows: Sequence[Any]) -> tuple[dict[str, Any] | None, Any]:
+        logged = [r for r in rows if r.leaf_index is not None]
+        if not logged:
+            return None, None
+        row = min(logged, key=lambda r: r.leaf_index)
+        anchor = None
+        if row.anchored_size is not None:
+            anchor = conn.execute(ANCHOR_AT, {"size": row.anchored_size}).first()
+        signed = self._checkpoint_at(conn, anchor.checkpoint_size if anchor else row.latest_size)
+        size = signed.checkpoint.size
+        proof = inclusion_proof(row.leaf_index, size, self.nodes.reader(SqlNodeReader(conn), size))
+        bundle = make_bundle(
             envelope=json.loads(row.envelope),
             leaf_index=row.leaf_index,
             checkpoint_note=signed.note,
             inclusion_proof=proof,
             anchor=anchor_record(anchor, signed.checkpoint) if anchor else None,
         )
+        return bundle, anchor
 
 
 def anchor_record(row: Any, cp: Checkpoint) -> AnchorRecord:

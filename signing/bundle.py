@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from signing.anchor import AnchorEvidence, AnchorRecord, ChainClient, verify_anchor
-from signing.checkpoint import Checkpoint, check_consistent, verify_checkpoint
+from signing.checkpoint import Checkpoint, CheckpointVerifier, check_consistent
 from signing.errors import MalformedContent, VerificationError
 from signing.merkle import verify_inclusion
 from signing.note import NoteVerifier
@@ -47,7 +48,12 @@ def make_bundle(
 
 @dataclass(frozen=True)
 class PinnedKeys:
-    """What a verifier trusts, fixed before it looks at any bundle."""
+    """What a verifier trusts, fixed before it looks at any bundle.
+
+    The checkpoint keys are copied into a tuple when the object is made; each signed
+    checkpoint note that verified under them is remembered (by its exact text) for as
+    long as this object lives. A changed key set needs a new ``PinnedKeys``.
+    """
 
     origin: str
     checkpoint_verifiers: Sequence[NoteVerifier]
@@ -56,6 +62,17 @@ class PinnedKeys:
     contract: str | None = None
     min_confirmations: int = 1
     allow_untrusted_dev_chain: bool = False
+    _checkpoints: CheckpointVerifier = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        verifiers = tuple(self.checkpoint_verifiers)
+        object.__setattr__(self, "checkpoint_verifiers", verifiers)
+        checkpoints = CheckpointVerifier(verifiers, expected_origin=self.origin)
+        object.__setattr__(self, "_checkpoints", checkpoints)
+
+    def verify_checkpoint(self, note_text: str) -> Checkpoint:
+        """Open a signed checkpoint of this log under the pinned checkpoint keys."""
+        return self._checkpoints.verify(note_text)
 
 
 @dataclass
@@ -130,9 +147,14 @@ def verify_bundle(
     chain: ChainClient | None = None,
     previous: Checkpoint | None = None,
     consistency_proof: Sequence[bytes] = (),
+    checked_records: Sequence[RecordEvidence] = (),
 ) -> BundleEvidence:
     """Check a bundle. Raises :class:`MalformedContent` only for unparseable input;
     every failed check is a reason code in the evidence.
+
+    ``checked_records`` is evidence the caller has just had from
+    :func:`~signing.records.verify_record` with ``keys.record_keys``: a valid one for
+    the bundle's exact envelope (the same log leaf) stands for step (3).
 
     ``content_manifest`` is ``(original manifest label, validation state)`` read from a
     file that carries the bundle itself; it stands in for the digest, which the attached
@@ -159,16 +181,17 @@ def verify_bundle(
         ev.fail("bundle.content.mismatch", "the content's SHA-256 is not the record's")
     else:
         ev.passed.append("bundle.content.matches")
-    # (3) the record is signed by a pinned key
-    ev.record = check_record(envelope, keys.record_keys)
+    # (3) the record is signed by a pinned key (the leaf hash binds any evidence the
+    # caller already holds to these exact bytes)
+    leaf = record_leaf_hash(envelope)
+    ev.record = _checked_for(leaf, checked_records) or check_record(envelope, keys.record_keys)
     if ev.record.valid:
         ev.passed.append("record.signature.verified")
     else:
         ev.fail(ev.record.codes[0], "record signature does not verify under pinned keys")
-    leaf = record_leaf_hash(envelope)
     # (4) the checkpoint is signed by the pinned log key, for this log
     try:
-        cp = verify_checkpoint(note, keys.checkpoint_verifiers, expected_origin=keys.origin)
+        cp = keys.verify_checkpoint(note)
     except VerificationError as e:
         return ev.fail(e.code, str(e))
     ev.checkpoint = cp
@@ -221,6 +244,13 @@ def verify_bundle(
         else:
             ev.passed.append("anchor.time.consistent")
     return ev
+
+
+def _checked_for(leaf: bytes, checked: Sequence[RecordEvidence]) -> RecordEvidence | None:
+    for record in checked:
+        if record.valid and record.leaf_hash and hmac.compare_digest(record.leaf_hash, leaf):
+            return record
+    return None
 
 
 def _parse_time(text: str) -> datetime | None:

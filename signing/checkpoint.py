@@ -14,6 +14,8 @@ import base64
 import binascii
 import hmac
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,6 +104,38 @@ def verify_checkpoint(
             f"checkpoint is for {cp.origin!r}, expected {expected_origin!r}",
         )
     return cp
+
+
+class CheckpointVerifier:
+    """:func:`verify_checkpoint` under keys fixed at construction, remembering the notes
+    that verified.
+
+    A note is remembered by its exact text, so a note that verified once is answered
+    again without checking its signatures: with the same bytes, the same pinned keys
+    and the same origin the outcome cannot change. Failures are not remembered.
+    """
+
+    def __init__(
+        self, verifiers: Sequence[NoteVerifier], *, expected_origin: str, capacity: int = 64
+    ):
+        self.verifiers = tuple(verifiers)
+        self.expected_origin = expected_origin
+        self.capacity = capacity
+        self._verified: OrderedDict[str, Checkpoint] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, note_text: str) -> Checkpoint:
+        with self._lock:
+            cp = self._verified.get(note_text)
+            if cp is not None:
+                self._verified.move_to_end(note_text)
+                return cp
+        cp = verify_checkpoint(note_text, self.verifiers, expected_origin=self.expected_origin)
+        with self._lock:
+            self._verified[note_text] = cp
+            while len(self._verified) > self.capacity:
+                self._verified.popitem(last=False)
+        return cp
 
 
 def check_consistent(previous: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> None:

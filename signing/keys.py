@@ -98,6 +98,10 @@ class KeyRing:
         key = self._keys[purpose].get(key_id)
         return key.verify_key if key else None
 
+    def key_ids(self, purpose: str) -> tuple[str, ...]:
+        """The ids of every key of ``purpose``; they change only when a key is added."""
+        return tuple(self._keys[purpose])
+
     def public_keys(self, purpose: str) -> list[dict[str, object]]:
         """Every public key of ``purpose``, current first, for publication."""
         out = []

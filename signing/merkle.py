@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -187,6 +189,72 @@ class InMemoryNodeStore:
                 raise KeyError(f"node ({level}, {index}) is not stored")
             out.append(levels[level][index])
         return out
+
+
+def is_complete(coord: Coord, size: int) -> bool:
+    """Whether subtree ``(level, index)`` is complete in a tree of ``size`` leaves."""
+    level, index = coord
+    return level >= 0 and index >= 0 and (index + 1) << level <= size
+
+
+class NodeCache:
+    """Complete-subtree hashes kept in memory, the least recently used dropped first.
+
+    A complete subtree never changes once a log holds it, so a hash read for one tree
+    size is right for every larger tree. :meth:`reader` serves and remembers only the
+    nodes complete in the tree it reads, never a node of an incomplete subtree.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._hashes: OrderedDict[Coord, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def put(self, nodes: Iterable[NodeEntry]) -> None:
+        """Remember nodes known complete and durable (as a sequencer has just written)."""
+        with self._lock:
+            for level, index, h in nodes:
+                self._hashes[(level, index)] = h
+                self._hashes.move_to_end((level, index))
+            while len(self._hashes) > self.capacity:
+                self._hashes.popitem(last=False)
+
+    def reader(self, backing: NodeReader, size: int) -> NodeReader:
+        """A reader for the tree of ``size`` leaves: cached nodes, the rest in one
+        batch from ``backing``."""
+        return _CachedNodeReader(self, backing, size)
+
+    def _get(self, coords: Sequence[Coord], size: int) -> list[bytes | None]:
+        found: list[bytes | None] = []
+        with self._lock:
+            for coord in coords:
+                h = self._hashes.get(coord) if is_complete(coord, size) else None
+                if h is not None:
+                    self._hashes.move_to_end(coord)
+                found.append(h)
+        return found
+
+
+class _CachedNodeReader:
+    def __init__(self, cache: NodeCache, backing: NodeReader, size: int) -> None:
+        self.cache, self.backing, self.size = cache, backing, size
+
+    def get_nodes(self, coords: Sequence[Coord]) -> list[bytes]:
+        found = self.cache._get(coords, self.size)
+        missing = [c for c, h in zip(coords, found, strict=True) if h is None]
+        if not missing:
+            return [h for h in found if h is not None]
+        read = _read(self.backing, missing)
+        self.cache.put(
+            (lv, ix, h)
+            for (lv, ix), h in zip(missing, read, strict=True)
+            if is_complete((lv, ix), self.size)
+        )
+        fetched = iter(read)
+        return [h if h is not None else next(fetched) for h in found]
 
 
 def _read(reader: NodeReader, coords: Sequence[Coord]) -> list[bytes]:

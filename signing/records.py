@@ -17,7 +17,7 @@ from typing import Any
 
 from nacl.signing import VerifyKey
 
-from signing.canonical import canonical_json, sign_canonical, verify_canonical
+from signing.canonical import canonical_json, sign_canonical, verify_signature
 from signing.errors import MalformedContent, VerificationError
 from signing.keys import Ed25519Key
 from signing.merkle import leaf_hash
@@ -53,6 +53,8 @@ class RecordEvidence:
     codes: tuple[str, ...]
     signed_at: str | None = None
     claims: Mapping[str, Any] = field(default_factory=dict)
+    leaf_hash: bytes | None = field(default=None, repr=False, compare=False)
+    """The log leaf of the envelope that verified: ties this evidence to its bytes."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,14 @@ def record_leaf_hash(envelope: Mapping[str, Any]) -> bytes:
     """
     return leaf_hash(
         canonical_json({"record": envelope["record"], "signature": envelope["signature"]})
+    )
+
+
+def _leaf_of(record_json: bytes, signature: str) -> bytes:
+    """:func:`record_leaf_hash` from the record's canonical JSON: RFC 8785 writes the
+    envelope's two members in this order, each as it writes it alone."""
+    return leaf_hash(
+        b'{"record":' + record_json + b',"signature":' + canonical_json(signature) + b"}"
     )
 
 
@@ -164,10 +174,12 @@ def verify_record(
     if owner is None:
         return RecordEvidence(False, None, codes=("record.key.unknown",), **base)
     # (4) signature
+    record_json = canonical_json(record)
     try:
-        verify_canonical(record, signature, owner.verify_key, code="record.signature.invalid")
+        verify_signature(record_json, signature, owner.verify_key, code="record.signature.invalid")
     except VerificationError as e:
         return RecordEvidence(False, None, codes=(e.code,), **base)
+    base["leaf_hash"] = _leaf_of(record_json, signature)
     if owner.attests_publisher:
         # The service signed on behalf of the publisher it authenticated, if any.
         publisher = record.get("publisher")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.engine import TrustEngine
 from app.log import MAX_TREE_SIZE
-from app.models import LogEntry
+from app.models import AnchorRow, LogEntry
 from app.pinning import pinned_keys_from_document
 from signing.bundle import verify_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
@@ -144,9 +145,31 @@ def test_checkpoint_from_another_origin_rejected(engine: TrustEngine) -> None:
     engine.log.sequence_all()
     bundle = engine.log.bundle_for(sha)
     keys = pinned_keys_from_document(engine.public_keys())
-    other = type(keys)(**{**keys.__dict__, "origin": "someone.else/log"})
+    other = replace(keys, origin="someone.else/log")
     ev = verify_bundle(bundle, other, content_sha256=sha)
     assert not ev.ok  # the key is named after our origin, so nothing verifies it
+
+
+def test_pinned_keys_follow_checkpoint_key_rotation(engine: TrustEngine) -> None:
+    sha = engine.sign_text("before rotation").sha256
+    engine.log.sequence_all()
+    old_bundle = engine.log.bundle_for(sha)
+    before = engine.pinned_keys()
+    assert engine.pinned_keys() is before  # made once per key set
+    assert verify_bundle(old_bundle, before, content_sha256=sha).ok
+    new_key = engine.keys.rotate("checkpoint")
+    signer = NoteSigner(engine.settings.log_origin, new_key.signing_key)
+    cp = Checkpoint.from_text(old_bundle["checkpoint"].split("\n\n")[0] + "\n")
+    by_new_key = dict(old_bundle, checkpoint=sign_checkpoint(cp, signer))
+    assert verify_bundle(by_new_key, before, content_sha256=sha).failed == [
+        "note.signature.unknown_key"
+    ]
+    after = engine.pinned_keys()
+    assert after is not before and len(after.checkpoint_verifiers) == 2
+    assert verify_bundle(by_new_key, after, content_sha256=sha).ok
+    assert verify_bundle(old_bundle, after, content_sha256=sha).ok  # retired key verifies
+    log = engine.verify_text("before rotation")["provenance"]["log"]
+    assert log["status"] == "logged" and log["inclusion_verified"] is True
 
 
 def test_rolled_back_checkpoint_rejected(engine: TrustEngine) -> None:
@@ -163,6 +186,73 @@ def test_rolled_back_checkpoint_rejected(engine: TrustEngine) -> None:
     seen = Checkpoint(newer.checkpoint.origin, 1, leaf_hash(b"a different size-1 root"))
     ev = verify_bundle(early_bundle, engine.pinned_keys(), content_sha256=first, previous=seen)
     assert "checkpoint.fork" in ev.failed
+
+
+def test_new_checkpoint_is_used_after_sequencing_here_and_elsewhere(
+    engine: TrustEngine,
+) -> None:
+    other = TrustEngine.open(engine.settings)  # another process on the same database
+    try:
+        first = engine.sign_text("sequenced first").sha256
+        engine.log.sequence_all()
+        log = other.verify_text("sequenced first")["provenance"]["log"]
+        assert (log["tree_size"], log["inclusion_verified"]) == (1, True)
+        second = engine.sign_text("sequenced second").sha256
+        engine.log.sequence_all()
+        for eng in (engine, other):
+            log = eng.verify_text("sequenced second")["provenance"]["log"]
+            assert (log["index"], log["tree_size"], log["inclusion_verified"]) == (1, 2, True)
+            for sha in (first, second):
+                bundle = eng.log.bundle_for(sha)
+                assert bundle is not None and bundle["checkpoint"].split("\n")[1] == "2"
+                assert eng.log.item_records(sha).bundle == bundle
+                assert verify_bundle(bundle, eng.pinned_keys(), content_sha256=sha).ok
+    finally:
+        other.close()
+
+
+def add_anchor(engine: TrustEngine, size: int, tx: str, status: str, confirmations: int) -> None:
+    with engine.db.session() as s:
+        s.add(
+            AnchorRow(
+                checkpoint_size=size,
+                chain_id=31337,
+                contract="0x" + "11" * 20,
+                tx="0x" + tx * 64,
+                block=7,
+                block_hash="0x" + "bb" * 32,
+                status=status,
+                confirmations=confirmations,
+            )
+        )
+        s.commit()
+
+
+def test_bundle_names_the_smallest_live_anchor_covering_the_entry(engine: TrustEngine) -> None:
+    shas = []
+    for text in ("anchored a", "anchored b", "anchored c"):
+        shas.append(engine.sign_text(text).sha256)
+        engine.log.sequence_all()  # checkpoints at sizes 1, 2, 3
+    add_anchor(engine, 2, "a", "reorged", 0)
+    add_anchor(engine, 3, "b", "anchored", 7)
+
+    def named(sha: str) -> tuple[str, str]:
+        bundle = engine.log.bundle_for(sha)
+        assert bundle is not None and bundle["anchor"] is not None
+        assert verify_bundle(bundle, engine.pinned_keys(), content_sha256=sha).ok
+        return bundle["checkpoint"].split("\n")[1], bundle["anchor"]["tx"][-1]
+
+    assert named(shas[0]) == ("3", "b")  # the reorged anchor of size 2 is not used
+    add_anchor(engine, 2, "c", "anchored", 3)
+    assert [named(sha) for sha in shas] == [("2", "c"), ("2", "c"), ("3", "b")]
+    doc = engine.verify_text("anchored c")
+    assert doc["provenance"]["log"]["tree_size"] == 3
+    anchor = doc["provenance"]["anchor"]
+    assert (anchor["tx"], anchor["confirmations"], anchor["status"]) == (
+        "0x" + "b" * 64,
+        7,
+        "anchored",
+    )
 
 
 def test_rest_log_routes(client: TestClient, engine: TrustEngine, sign_token: str) -> None:

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from signing.checkpoint import Checkpoint, check_consistent, sign_checkpoint, verify_checkpoint
+import signing.checkpoint
+from signing.checkpoint import (
+    Checkpoint,
+    CheckpointVerifier,
+    check_consistent,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from signing.errors import MalformedContent, VerificationError
 from signing.merkle import EMPTY_ROOT, InMemoryNodeStore, TreeAppender, consistency_proof, leaf_hash
 from signing.note import NoteSigner, open_note, sign_note
@@ -278,3 +285,84 @@ def test_growth_from_the_empty_tree() -> None:
     with pytest.raises(VerificationError) as exc:
         check_consistent(first, first, [bytes(32)])
     assert exc.value.code == "log.proof.malformed"
+
+
+STRANGER = NoteSigner(ORIGIN, SigningKey(hashlib.sha256(b"stranger key").digest()))
+
+
+def counted_opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each note whose signatures are actually checked."""
+    opened: list[str] = []
+    real = signing.checkpoint.verify_checkpoint
+
+    def counting(note: str, *args: object, **kwargs: object) -> Checkpoint:
+        opened.append(note)
+        return real(note, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signing.checkpoint, "verify_checkpoint", counting)
+    return opened
+
+
+def test_remembered_checkpoint_is_verified_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = counted_opens(monkeypatch)
+    log = Log()
+    cp = log.add(9)
+    note = log.signed(cp)
+    checkpoints = CheckpointVerifier([LOG.verifier()], expected_origin=ORIGIN)
+    assert checkpoints.verify(note) == cp
+    assert checkpoints.verify(note) == cp
+    assert opened == [note]
+
+
+def test_remembered_checkpoint_still_rejects_unpinned_signer() -> None:
+    log = Log()
+    cp = log.add(9)
+    checkpoints = CheckpointVerifier([LOG.verifier()], expected_origin=ORIGIN)
+    assert checkpoints.verify(log.signed(cp)) == cp
+    # The same checkpoint, signed by a key of the same name that is not pinned.
+    with pytest.raises(VerificationError) as e:
+        checkpoints.verify(sign_checkpoint(cp, STRANGER))
+    assert e.value.code == "note.signature.unknown_key"
+    # The pinned key's signature line under another tree head.
+    note = log.signed(cp)
+    grown = log.add(1)
+    forged = grown.to_text() + note[note.rindex("\n\n") + 1 :]
+    with pytest.raises(VerificationError) as e:
+        checkpoints.verify(forged)
+    assert e.value.code == "note.signature.invalid"
+    assert checkpoints.verify(log.signed(cp)) == cp  # the real note is still accepted
+
+
+def test_rejected_checkpoint_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = counted_opens(monkeypatch)
+    cp = Log().add(3)
+    checkpoints = CheckpointVerifier([LOG.verifier()], expected_origin=ORIGIN)
+    bad = sign_checkpoint(cp, STRANGER)
+    for _ in range(2):
+        with pytest.raises(VerificationError):
+            checkpoints.verify(bad)
+    assert opened == [bad, bad]
+
+
+def test_remembered_checkpoint_is_bound_to_its_key_set_and_origin() -> None:
+    log = Log()
+    note = log.signed(log.add(4))
+    assert CheckpointVerifier([LOG.verifier()], expected_origin=ORIGIN).verify(note)
+    with pytest.raises(VerificationError) as e:
+        CheckpointVerifier([STRANGER.verifier()], expected_origin=ORIGIN).verify(note)
+    assert e.value.code == "note.signature.unknown_key"
+    with pytest.raises(VerificationError) as e:
+        CheckpointVerifier([LOG.verifier()], expected_origin="other.example/log").verify(note)
+    assert e.value.code == "checkpoint.origin.mismatch"
+
+
+def test_remembered_checkpoints_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = counted_opens(monkeypatch)
+    log = Log()
+    notes = [log.signed(log.add(1)) for _ in range(3)]
+    checkpoints = CheckpointVerifier([LOG.verifier()], expected_origin=ORIGIN, capacity=2)
+    for note in notes:
+        checkpoints.verify(note)
+    checkpoints.verify(notes[2])  # remembered
+    checkpoints.verify(notes[0])  # forgotten: checked again
+    assert opened == [*notes, notes[0]]

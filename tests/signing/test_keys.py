@@ -31,6 +31,7 @@ def test_rotation_new_key_signs_old_key_still_verifies(tmp_path: Path) -> None:
     envelope = sign_record(build_record(sha256="a" * 64, media_type="text/plain", key=old), old)
     new = ring.rotate("record")
     assert new.key_id != old.key_id
+    assert ring.key_ids("record") == (old.key_id, new.key_id)
     reopened = KeyRing.open(tmp_path)
     assert reopened.current("record").key_id == new.key_id
 

@@ -18,6 +18,7 @@ from signing.errors import VerificationError
 from signing.merkle import (
     EMPTY_ROOT,
     InMemoryNodeStore,
+    NodeCache,
     TreeAppender,
     compact_range_coords,
     consistency_proof,
@@ -492,6 +493,95 @@ def test_proofs_at_a_million_leaves_are_one_batched_read(index: int) -> None:
     reader.calls.clear()
     appender = TreeAppender.from_reader(size, reader)
     assert len(reader.calls) == 1 and appender.root() == reader.root(size)
+
+
+class GrowingStore:
+    """An append-only store that only holds the nodes complete at its current size,
+    counting the nodes asked of it."""
+
+    def __init__(self) -> None:
+        self.store = InMemoryNodeStore()
+        self.appender = TreeAppender()
+        self.asked: list[tuple[int, int]] = []
+
+    def grow(self, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
+        nodes = self.appender.append(leaves).nodes
+        self.store.put(nodes)
+        return nodes
+
+    def get_nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
+        self.asked += coords
+        return self.store.get_nodes(coords)
+
+
+@FAST
+@given(cuts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6))
+def test_proofs_through_a_node_cache_match_uncached_proofs_as_the_tree_grows(
+    cuts: list[int],
+) -> None:
+    grown = GrowingStore()
+    cache = NodeCache(capacity=64)
+    size = 0
+    for cut in cuts:
+        grown.grow(LEAVES[size : size + cut])
+        size += cut
+        for index in range(size):
+            proof = inclusion_proof(index, size, cache.reader(grown, size))
+            assert proof == REF.path(index, 0, size)
+        for old in range(1, size):
+            proof = consistency_proof(old, size, cache.reader(grown, size))
+            assert proof == REF.proof(old, size)
+    assert len(cache) <= 64
+
+
+def test_node_cache_serves_remembered_nodes_without_reading() -> None:
+    grown = GrowingStore()
+    grown.grow(LEAVES[:100])
+    cache = NodeCache()
+    first = inclusion_proof(37, 100, cache.reader(grown, 100))
+    assert grown.asked
+    grown.asked.clear()
+    assert inclusion_proof(37, 100, cache.reader(grown, 100)) == first
+    assert inclusion_proof(36, 100, cache.reader(grown, 100)) == REF.path(36, 0, 100)
+    assert grown.asked == [(0, 37)]  # only the one node no earlier proof needed
+
+
+def test_node_cache_never_serves_a_subtree_incomplete_in_the_tree_read() -> None:
+    grown = GrowingStore()
+    nodes = grown.grow(LEAVES[:4])
+    cache = NodeCache()
+    cache.put(nodes)  # (2, 0) covers leaves 0-3: complete at size 4, not at size 3
+    grown.asked.clear()
+    assert cache.reader(grown, 4).get_nodes([(2, 0)]) == [REF.mth(0, 4)]
+    assert grown.asked == []
+    with pytest.raises(KeyError):  # asked of the store, which has no such node either
+        cache.reader(InMemoryNodeStore(), 3).get_nodes([(2, 0)])
+    # nodes read for a tree they are incomplete in are not remembered
+    cache = NodeCache()
+    cache.reader(FixedReader(leaf_hash(b"not a stored node")), 1).get_nodes([(1, 0)])
+    assert len(cache) == 0
+
+
+class FixedReader:
+    def __init__(self, h: bytes) -> None:
+        self.h = h
+
+    def get_nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [self.h for _ in coords]
+
+
+def test_node_cache_drops_the_least_recently_used() -> None:
+    grown = GrowingStore()
+    nodes = grown.grow(LEAVES[:8])
+    cache = NodeCache(capacity=3)
+    cache.put(nodes[:3])
+    cache.reader(grown, 8).get_nodes([nodes[0][:2]])  # used: kept
+    cache.put(nodes[3:4])
+    grown.asked.clear()
+    cache.reader(grown, 8).get_nodes([nodes[0][:2], nodes[3][:2]])
+    assert grown.asked == [] and len(cache) == 3
+    cache.reader(grown, 8).get_nodes([nodes[1][:2]])
+    assert grown.asked == [nodes[1][:2]]
 
 
 def test_compact_range_coords() -> None:
