@@ -313,11 +313,15 @@ class TrustEngine:
         self.cache.set(sha, variant, self.versions, doc)
         return doc
 
-    def verify_bytes(self, data: bytes, *, sidecar: bytes | None = None) -> dict[str, Any]:
+    def verify_bytes(
+        self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
+    ) -> dict[str, Any]:
+        """A verdict for the content. ``digest``: its SHA-256 (hex), when the caller has
+        just computed it from these very bytes."""
         self._check_size(data)
         if not data:
             raise MalformedContent("content is empty")
-        sha = sha256_hex(data)
+        sha = digest or sha256_hex(data)
         variant = f"bytes+{sha256_hex(sidecar)}" if sidecar is not None else "bytes"
         return self._cached(sha, variant, lambda: self._verify_bytes(data, sha, sidecar))
 

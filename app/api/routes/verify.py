@@ -77,6 +77,7 @@ async def verify(request: Request, engine: EngineDep) -> Response:
     else:
         data, _texts, files = await read_upload(request)
         sidecar = files.get("manifest")
+    digest = None
     if sidecar is None and data and len(data) <= engine.settings.max_upload_bytes:
         digest = (
             hashlib.sha256(data).hexdigest()
@@ -86,4 +87,6 @@ async def verify(request: Request, engine: EngineDep) -> Response:
         cached = await engine.cache.aget_json(digest, "bytes", engine.versions)
         if cached is not None:
             return JsonBytes(cached)
-    return JsonBytes(await run_in_threadpool(engine.verify_bytes, data, sidecar=sidecar))
+    return JsonBytes(
+        await run_in_threadpool(lambda: engine.verify_bytes(data, sidecar=sidecar, digest=digest))
+    )
