@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from detectors.campaign import StoredItem
+from detectors.campaign import StoredItem, smallest_ids
 
 __all__ = ["RedisCampaignStorage"]
 
@@ -13,8 +14,12 @@ class RedisCampaignStorage:
     """Implements ``detectors.campaign.CampaignStorage`` on a Redis client.
 
     Keys live under ``prefix`` (one prefix per deployment, or per test): ``item:<id>``
-    (hash of cluster and signature), ``exact:<key>`` (string, set once), ``band:<b>:<h>``
-    (set of item ids) and ``members:<cluster>`` (sorted set scored by first sighting).
+    (hash of cluster and signature), ``exact:<key>`` (string, set once),
+    ``zband:<b>:<h>`` (sorted set of item ids, every score 0, so that ``ZRANGE`` reads
+    a band's first ids in id order) and ``members:<cluster>`` (sorted set scored by first
+    sighting). Each step is one round trip: the bands and candidates of an item are read
+    and written in pipelines. (Bands used to be plain sets under ``band:``, which had to
+    be read whole; those keys are no longer read and expire with their TTL.)
     """
 
     def __init__(self, redis_client: Any, prefix: str, ttl_seconds: int = 30 * 86400) -> None:
@@ -30,7 +35,16 @@ class RedisCampaignStorage:
         return self.prefix + ":".join(parts)
 
     def get_item(self, item_id: str) -> StoredItem | None:
-        data = self.redis.hgetall(self._k("item", item_id))
+        return self._stored(self.redis.hgetall(self._k("item", item_id)))
+
+    def get_items(self, item_ids: Sequence[str]) -> list[StoredItem | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for item_id in item_ids:
+            pipe.hgetall(self._k("item", item_id))
+        return [self._stored(data) for data in pipe.execute()]
+
+    @staticmethod
+    def _stored(data: Any) -> StoredItem | None:
         if not data:
             return None
         cluster = data.get(b"cluster", data.get("cluster"))
@@ -53,17 +67,26 @@ class RedisCampaignStorage:
         return bound.decode() if isinstance(bound, bytes) else str(bound)
 
     def band_members(self, band: str) -> list[str]:
-        return [
-            m.decode() if isinstance(m, bytes) else m
-            for m in self.redis.smembers(self._k("band", band))
-        ]
+        """Every member of one band, in id order."""
+        return [_text(m) for m in self.redis.zrange(self._k("zband", band), 0, -1)]
+
+    def band_candidates(self, bands: Sequence[str], limit: int) -> list[str]:
+        pipe = self.redis.pipeline(transaction=False)
+        for band in bands:
+            pipe.zrange(self._k("zband", band), 0, limit - 1)
+        firsts = [[_text(m) for m in members] for members in pipe.execute()]
+        return smallest_ids(firsts, limit)
+
+    def add_to_bands(self, bands: Sequence[str], item_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for band in bands:
+            name = self._k("zband", band)
+            pipe.zadd(name, {item_id: 0})
+            pipe.expire(name, self.ttl)
+        pipe.execute()
 
     def add_to_band(self, band: str, item_id: str) -> None:
-        name = self._k("band", band)
-        pipe = self.redis.pipeline()
-        pipe.sadd(name, item_id)
-        pipe.expire(name, self.ttl)
-        pipe.execute()
+        self.add_to_bands([band], item_id)
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         name = self._k("members", cluster_id)
@@ -82,3 +105,7 @@ class RedisCampaignStorage:
             return 0, None
         first = self.redis.zrange(name, 0, 0, withscores=True)
         return size, float(first[0][1])
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

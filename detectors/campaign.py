@@ -8,6 +8,7 @@ choice (signatures, bands, candidate order) is made here, deterministically.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import re
@@ -191,9 +192,19 @@ class CampaignStorage(Protocol):
         """Bind ``key`` to ``cluster_id`` unless bound already; return the bound cluster."""
         ...
 
-    def band_members(self, band: str) -> list[str]: ...
+    def get_items(self, item_ids: Sequence[str]) -> list[StoredItem | None]:
+        """:meth:`get_item` of each id, in order (one round trip for a remote store)."""
+        ...
 
-    def add_to_band(self, band: str, item_id: str) -> None: ...
+    def band_candidates(self, bands: Sequence[str], limit: int) -> list[str]:
+        """The ``limit`` smallest item ids, in order, among the members of ``bands``.
+
+        Only the first ``limit`` members of each band are needed for that, so a store
+        keeping its bands in id order reads a bounded number of ids however big a
+        campaign grows."""
+        ...
+
+    def add_to_bands(self, bands: Sequence[str], item_id: str) -> None: ...
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         """Record a member (idempotent); return (cluster size, earliest sighting)."""
@@ -209,8 +220,9 @@ class InMemoryCampaignStorage:
         self._items: dict[str, StoredItem] = {}
         self._exact: dict[str, str] = {}
         # most bands hold one item: kept as a plain string, since millions of one-element
-        # sets would cost memory and make every garbage collection pass slower
-        self._bands: dict[str, str | set[str]] = {}
+        # containers would cost memory and make every garbage collection pass slower;
+        # bigger bands are lists kept in id order
+        self._bands: dict[str, str | list[str]] = {}
         self._members: dict[str, dict[str, float]] = {}
         self._earliest: dict[str, float] = {}  # per cluster, so no member scan per sighting
 
@@ -223,18 +235,36 @@ class InMemoryCampaignStorage:
     def claim_exact(self, key: str, cluster_id: str) -> str:
         return self._exact.setdefault(key, cluster_id)
 
+    def get_items(self, item_ids: Sequence[str]) -> list[StoredItem | None]:
+        return [self._items.get(item_id) for item_id in item_ids]
+
     def band_members(self, band: str) -> list[str]:
+        """Every member of one band, in id order."""
         members = self._bands.get(band)
         if members is None:
             return []
         return [members] if isinstance(members, str) else list(members)
 
+    def band_candidates(self, bands: Sequence[str], limit: int) -> list[str]:
+        firsts: list[list[str]] = []
+        for band in bands:
+            members = self._bands.get(band)
+            if members is not None:
+                firsts.append([members] if isinstance(members, str) else members[:limit])
+        return smallest_ids(firsts, limit)
+
+    def add_to_bands(self, bands: Sequence[str], item_id: str) -> None:
+        for band in bands:
+            self.add_to_band(band, item_id)
+
     def add_to_band(self, band: str, item_id: str) -> None:
         members = self._bands.setdefault(band, item_id)
-        if isinstance(members, set):
-            members.add(item_id)
+        if isinstance(members, list):
+            at = bisect.bisect_left(members, item_id)
+            if at == len(members) or members[at] != item_id:
+                members.insert(at, item_id)
         elif members != item_id:
-            self._bands[band] = {members, item_id}
+            self._bands[band] = sorted((members, item_id))
 
     def add_member(self, cluster_id: str, item_id: str, seen_at: float) -> tuple[int, float]:
         members = self._members.setdefault(cluster_id, {})
@@ -346,8 +376,8 @@ class CampaignIndex:
         cluster = self.storage.claim_exact(observation.exact_key, cluster or own_cluster)
         sig_bytes = signature.tobytes() if signature is not None else None
         self.storage.put_item(item_id, StoredItem(cluster, sig_bytes))
-        for band in observation.bands:
-            self.storage.add_to_band(band, item_id)
+        if observation.bands:
+            self.storage.add_to_bands(observation.bands, item_id)
         size, first = self.storage.add_member(cluster, item_id, seen_at)
         return self._evidence(cluster, size, first)
 
@@ -371,17 +401,10 @@ class CampaignIndex:
     def _near_match(self, signature: np.ndarray, bands: Sequence[str]) -> str | None:
         """The cluster of the most similar earlier item at or above the threshold, among
         the first ``max_candidates`` band neighbours in id order (ties: the first)."""
-        candidates: set[str] = set()
-        for band in bands:
-            candidates.update(self.storage.band_members(band))
-        if len(candidates) > self.max_candidates:
-            ordered = heapq.nsmallest(self.max_candidates, candidates)
-        else:
-            ordered = sorted(candidates)
+        ordered = self.storage.band_candidates(bands, self.max_candidates)
         clusters: list[str] = []
         stored_signatures: list[bytes] = []
-        for cand in ordered:
-            stored = self.storage.get_item(cand)
+        for stored in self.storage.get_items(ordered) if ordered else ():
             if stored is None or stored.signature is None:
                 continue
             clusters.append(stored.cluster_id)
@@ -399,6 +422,17 @@ class CampaignIndex:
         first_seen = datetime.fromtimestamp(first, UTC) if first is not None else None
         campaign_id = cluster if size >= self.min_size else None
         return CampaignEvidence(campaign_id, size, first_seen)
+
+
+def smallest_ids(sorted_lists: Sequence[Sequence[str]], limit: int) -> list[str]:
+    """The ``limit`` smallest distinct strings of lists that are each in order."""
+    out: list[str] = []
+    for item in heapq.merge(*sorted_lists):
+        if not out or out[-1] != item:
+            out.append(item)
+            if len(out) == limit:
+                break
+    return out
 
 
 def _timestamp(now: datetime | None) -> float:

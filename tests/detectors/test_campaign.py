@@ -68,7 +68,7 @@ def test_bad_settings_rejected(kwargs: dict) -> None:
         CampaignIndex(InMemoryCampaignStorage(), **kwargs)
 
 
-def test_band_membership_is_a_set() -> None:
+def test_band_membership_is_a_set_in_id_order() -> None:
     storage = InMemoryCampaignStorage()
     assert storage.band_members("0:ab") == []
     storage.add_to_band("0:ab", "x")
@@ -76,5 +76,6 @@ def test_band_membership_is_a_set() -> None:
     assert storage.band_members("0:ab") == ["x"]
     for item_id in ("y", "x", "z", "y"):
         storage.add_to_band("0:ab", item_id)
-    assert sorted(storage.band_members("0:ab")) == ["x", "y", "z"]
+    assert storage.band_members("0:ab") == ["x", "y", "z"]
+    assert storage.band_candidates(["0:ab", "1:ab"], 2) == ["x", "y"]
     assert storage.band_members("1:ab") == []

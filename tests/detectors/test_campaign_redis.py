@@ -3,9 +3,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.campaign_redis import RedisCampaignStorage
 from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
@@ -70,3 +73,88 @@ def test_batches_on_redis_match_items_in_memory(redis_prefix: tuple[redis.Redis,
     got = shared.observe_many(items[:5], now=t0) + shared.observe_many(items[5:], now=t0)
     assert got == expected
     assert got[-1].size == len(CAMPAIGN) + 2
+
+
+class CountingRedis:
+    """A Redis client that counts its round trips (a pipeline's execute is one)."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.round_trips = 0
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        pipe = self.client.pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def counted() -> Any:
+            self.round_trips += 1
+            return execute()
+
+        pipe.execute = counted  # type: ignore[method-assign]
+        return pipe
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.round_trips += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_a_big_campaign_costs_a_few_round_trips_per_item(
+    redis_prefix: tuple[redis.Redis, str],
+) -> None:
+    client, prefix = redis_prefix
+    counting = CountingRedis(client)
+    shared = CampaignIndex(RedisCampaignStorage(counting, prefix), max_candidates=20)
+    memory = CampaignIndex(InMemoryCampaignStorage(), max_candidates=20)
+    base = CAMPAIGN[0]
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    items = [(f"c{i:04d}", f"{base} (copy {i})") for i in range(300)]
+    assert shared.observe_many(items, now=t0) == memory.observe_many(items, now=t0)
+    counting.round_trips = 0
+    evidence = shared.observe("late", f"{base} (one more copy)", now=t0)
+    assert evidence == memory.observe("late", f"{base} (one more copy)", now=t0)
+    assert evidence.size == 301
+    # get_item, band candidates, candidate items, claim (2), put_item, bands, member
+    assert counting.round_trips <= 8
+    # each band is read only as far as the candidates need
+    storage = RedisCampaignStorage(client, prefix)
+    bands = shared.prepare([("late", f"{base} (one more copy)")])[0].bands
+    biggest = max(bands, key=lambda b: len(storage.band_members(b)))
+    assert len(storage.band_members(biggest)) > 20
+    assert storage.band_candidates([biggest], 20) == storage.band_members(biggest)[:20]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bands=st.lists(
+        st.lists(st.text(alphabet="abcé0-", min_size=1, max_size=4), max_size=12),
+        min_size=1,
+        max_size=5,
+    ),
+    limit=st.integers(min_value=1, max_value=15),
+)
+def test_band_candidates_are_the_smallest_ids_of_the_union(
+    bands: list[list[str]], limit: int
+) -> None:
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5)
+    prefix = f"trustseal-test-{secrets.token_hex(6)}:"
+    stores = [InMemoryCampaignStorage(), RedisCampaignStorage(client, prefix)]
+    try:
+        names = [f"{b}:band" for b in range(len(bands))]
+        for name, members in zip(names, bands, strict=True):
+            for store in stores:
+                for item_id in members:
+                    store.add_to_band(name, item_id)
+        expected = sorted({m for members in bands for m in members})[:limit]
+        for store in stores:
+            assert store.band_candidates(names, limit) == expected
+            assert store.band_members(names[0]) == sorted(set(bands[0]))
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
