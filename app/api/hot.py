@@ -108,14 +108,13 @@ class CachedDigestVerify:
             await engine.limiter.ahit(
                 engine.settings.rate_limit_per_client, "ip", client[0] if client else "unknown"
             )
+            state[COUNTED] = True
+            cached: bytes | None = await engine.cache.aget_json(sha, "sha256", engine.versions)
         except RateLimited as refusal:
             state[COUNTED] = refusal  # the route raises it: one problem document for all
             return None
-        state[COUNTED] = True
-        try:
-            cached: bytes | None = await engine.cache.aget_json(sha, "sha256", engine.versions)
         except Exception:  # the route answers, and reports, whatever went wrong
-            _log.warning("cached verdict look-up failed; answering on the full path", exc_info=True)
+            _log.warning("hot path failed; answering on the full path", exc_info=True)
             return None
         return cached
 

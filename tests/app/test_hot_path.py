@@ -228,3 +228,29 @@ def test_the_hot_path_names_the_real_route(tmp_path: Path) -> None:
 
     route = hot._find_route(create_app(settings_for(tmp_path)))
     assert isinstance(route, APIRoute) and route.name == "verify"
+
+
+def test_a_failure_on_the_hot_path_leaves_the_answer_to_the_route(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings_for(tmp_path))
+    counter = count_passes(app)
+    sha = hashlib.sha256(b"a look-up that fails once").hexdigest()
+    with TestClient(app) as c:
+        first = c.post("/v1/verify", json={"sha256": sha})
+        cache = c.app.state.engine.cache  # type: ignore[attr-defined]
+        real = cache.aget_json
+        calls = []
+
+        async def fails_once(*args: Any) -> bytes | None:
+            calls.append(args)
+            if len(calls) == 1:
+                raise RuntimeError("look-up failed")
+            return await real(*args)
+
+        cache.aget_json = fails_once
+        with caplog.at_level(logging.WARNING, logger="trustseal.api"):
+            again = c.post("/v1/verify", json={"sha256": sha})
+    assert again.status_code == 200 and again.json() == first.json()
+    assert counter.passed == 2 and len(calls) == 2  # the route looked it up again
+    assert any("hot path failed" in r.getMessage() for r in caplog.records)
