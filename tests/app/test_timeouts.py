@@ -118,7 +118,11 @@ def read_answer(
     sock.settimeout(3.0)
     try:
         closed = sock.recv(1) == b""
-    except (TimeoutError, ConnectionResetError):
+    except ConnectionResetError:
+        # a chunk the client sent just before it saw the answer reached a socket the
+        # server had closed: the kernel resets it, which drops the connection too
+        closed = True
+    except TimeoutError:
         closed = False
     return RawAnswer(status, headers, body, closed, seconds)
 
