@@ -10,9 +10,10 @@ Leases: with Redis, a worker takes a generous limit's hits from Redis a few at a
 n - 1 requests of that client from its lease, for at most a second. Limits under 200
 requests per window are counted one by one. Leased hits are counted before they are
 spent, and a lease Redis refuses falls back to a one-by-one hit, so a client at its limit
-is refused as without leases; but a lease may be spent up to a second after Redis counted
-it, so over a given window a client may get up to n - 1 requests per worker more, or
-fewer, than the limit.
+is refused as without leases; but a lease may be spent up to a second after Redis last
+topped it up, so over a given window a client may get a few requests per worker more, or
+fewer, than the limit (n - 1 for each request that took a lease at the same moment).
+Leases taken at the same moment by concurrent requests add up; none is dropped.
 """
 
 from __future__ import annotations
@@ -166,8 +167,17 @@ class RateLimiter:
             return True
 
     def _grant(self, limit: str, identifiers: tuple[str, ...], left: int) -> None:
+        # Requests that found no lease at the same moment each took one: add them up, so
+        # that no hit Redis counted is lost (a lost hit brings the client's limit closer).
+        key = (limit, *identifiers)
         with self._lease_lock:
-            self._leases[(limit, *identifiers)] = [left, time.monotonic() + LEASE_SECONDS]
+            now = time.monotonic()
+            lease = self._leases.get(key)
+            if lease is not None and lease[1] >= now:
+                lease[0] += left
+                lease[1] = now + LEASE_SECONDS
+            else:
+                self._leases[key] = [left, now + LEASE_SECONDS]
             if len(self._leases) > 10_000:  # many clients: forget the expired leases
                 now = time.monotonic()
                 for key in [k for k, v in self._leases.items() if v[1] < now]:

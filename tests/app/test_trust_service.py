@@ -460,6 +460,33 @@ def test_rate_limit_leases_stay_within_a_lease_of_the_limit(own_redis: OwnRedis)
     assert refused.value.retry_after >= 1
 
 
+def test_concurrent_requests_waste_no_leased_hits(own_redis: OwnRedis) -> None:
+    """Requests that find no lease at the same moment each take one; the hits of all of
+    them are kept for later requests, not lost (which made a client reach its limit
+    early)."""
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    worker = RateLimiter(RedisLink(url))
+    limit, lease, connections = "1000/minute", 10, 4
+
+    async def connection() -> int:
+        admitted = 0
+        for _ in range(300):
+            try:
+                await worker.ahit(limit, "ip", "198.51.100.9")
+                admitted += 1
+            except RateLimited:
+                pass
+            await asyncio.sleep(0)  # the request's own I/O: the others run meanwhile
+        return admitted
+
+    async def all_connections() -> int:
+        return sum(await asyncio.gather(*(connection() for _ in range(connections))))
+
+    admitted = asyncio.run(all_connections())
+    # every hit Redis counted is spent, but for the leases still held at the end
+    assert 1000 - connections * (lease - 1) <= admitted <= 1000
+
+
 @pytest.mark.redis
 def test_cached_verdicts_over_http_match_computed_ones(tmp_path: Path, own_redis: OwnRedis) -> None:
     url = f"redis://127.0.0.1:{own_redis.port}/0"
