@@ -2,4 +2,4 @@
 
 from app.api.main import create_app
 
-app = create_app(preload_model=True)
+app = create_app(warm_start=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import os
 import secrets
 from pathlib import Path
@@ -366,11 +367,19 @@ def test_remote_manifest_answered_without_network(client: TestClient, engine: Tr
         server.close()
 
 
-def test_the_served_app_loads_the_spam_model_as_it_starts(tmp_path: Path) -> None:
+def test_the_served_app_starts_warm(tmp_path: Path) -> None:
+    """The model is loaded before the first request, and start-up objects are frozen out
+    of the garbage collector's scans."""
     settings = Settings(data_dir=tmp_path / "d", log_worker=False)
     with TestClient(create_app(settings)) as c:
         assert c.post("/v1/verify", json={"sha256": "3" * 64}).status_code == 200
         assert c.app.state.engine.content._classifier is None  # type: ignore[attr-defined]
-    with TestClient(create_app(settings, preload_model=True)) as c:
-        content = c.app.state.engine.content  # type: ignore[attr-defined]
-        assert content._classifier is not None  # loaded before the first request
+    frozen_before = gc.get_freeze_count()
+    try:
+        with TestClient(create_app(settings, warm_start=True)) as c:
+            content = c.app.state.engine.content  # type: ignore[attr-defined]
+            assert content._classifier is not None  # loaded before the first request
+            # the model's objects are out of every collection's scan
+            assert gc.get_freeze_count() > frozen_before + 100_000
+    finally:
+        gc.unfreeze()
