@@ -10,8 +10,6 @@ either the whole batch or none of it, so every entry is in the log exactly once.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from app.models import AnchorRow, CheckpointRow, LogEntry, Record, ServiceState,
 from signing.anchor import AnchorRecord
 from signing.bundle import make_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint
+from signing.lru import Lru
 from signing.merkle import Coord, NodeCache, TreeAppender, consistency_proof, inclusion_proof
 from signing.note import NoteSigner
 
@@ -127,8 +126,7 @@ class TransparencyLog:
         # Both hold only what never changes once committed: complete subtrees, and the
         # one signed checkpoint of each tree size.
         self.nodes = NodeCache()
-        self._checkpoints: OrderedDict[int, SignedCheckpoint] = OrderedDict()
-        self._held = threading.Lock()
+        self._checkpoints: Lru[int, SignedCheckpoint] = Lru(16)
 
     # --- sequencing -----------------------------------------------------------------
 
@@ -169,7 +167,7 @@ class TransparencyLog:
         # committed: the new right edge of the tree is what fresh items' proofs need
         self.nodes.put(result.nodes[-self.nodes.capacity :])
         signed = SignedCheckpoint(cp, note)
-        self._remember(signed)
+        self._checkpoints.put(cp.size, signed)
         self.on_sequenced(sorted({sha for _, _, sha in pending}))
         return signed
 
@@ -208,30 +206,21 @@ class TransparencyLog:
         return SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
 
     def checkpoint_at(self, size: int) -> SignedCheckpoint:
-        with self._held:
-            signed = self._checkpoints.get(size)
+        signed = self._checkpoints.get(size)
         if signed is not None:
             return signed
         with self.db.engine.connect() as conn:
             return self._checkpoint_at(conn, size)
 
     def _checkpoint_at(self, conn: Connection, size: int) -> SignedCheckpoint:
-        with self._held:
-            signed = self._checkpoints.get(size)
-        if signed is not None:
-            return signed
-        row = conn.execute(CHECKPOINT_AT, {"size": size}).first()
-        if row is None:
-            raise NotFound(f"no checkpoint at size {size}")
-        signed = SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
-        self._remember(signed)
+        signed = self._checkpoints.get(size)
+        if signed is None:
+            row = conn.execute(CHECKPOINT_AT, {"size": size}).first()
+            if row is None:
+                raise NotFound(f"no checkpoint at size {size}")
+            signed = SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
+            self._checkpoints.put(size, signed)
         return signed
-
-    def _remember(self, signed: SignedCheckpoint) -> None:
-        with self._held:
-            self._checkpoints[signed.checkpoint.size] = signed
-            while len(self._checkpoints) > 16:
-                self._checkpoints.popitem(last=False)
 
     def pending_count(self) -> int:
         with self.db.engine.connect() as conn:

@@ -13,7 +13,7 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
-from sqlalchemy import Engine, bindparam
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -196,17 +196,6 @@ def records_for(session: Session, sha256: str) -> list[Record]:
     return list(
         session.exec(select(Record).where(Record.sha256 == sha256).order_by(col(Record.id)))
     )
-
-
-_ENVELOPES = (
-    select(Record.envelope).where(Record.sha256 == bindparam("sha")).order_by(col(Record.id))
-)
-
-
-def envelopes_for(engine: Engine, sha256: str) -> list[str]:
-    """The stored record envelopes of an item, oldest first (one indexed query)."""
-    with engine.connect() as conn:
-        return list(conn.execute(_ENVELOPES, {"sha": sha256}).scalars())
 
 
 def envelopes_for_many(engine: Engine, sha256s: list[str]) -> dict[str, list[str]]:

@@ -14,12 +14,11 @@ import base64
 import binascii
 import hmac
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from signing.errors import MalformedContent, VerificationError
+from signing.lru import Lru
 from signing.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from signing.note import NoteSigner, NoteVerifier, open_note, sign_note
 
@@ -120,21 +119,13 @@ class CheckpointVerifier:
     ):
         self.verifiers = tuple(verifiers)
         self.expected_origin = expected_origin
-        self.capacity = capacity
-        self._verified: OrderedDict[str, Checkpoint] = OrderedDict()
-        self._lock = threading.Lock()
+        self._verified: Lru[str, Checkpoint] = Lru(capacity)
 
     def verify(self, note_text: str) -> Checkpoint:
-        with self._lock:
-            cp = self._verified.get(note_text)
-            if cp is not None:
-                self._verified.move_to_end(note_text)
-                return cp
-        cp = verify_checkpoint(note_text, self.verifiers, expected_origin=self.expected_origin)
-        with self._lock:
-            self._verified[note_text] = cp
-            while len(self._verified) > self.capacity:
-                self._verified.popitem(last=False)
+        cp = self._verified.get(note_text)
+        if cp is None:
+            cp = verify_checkpoint(note_text, self.verifiers, expected_origin=self.expected_origin)
+            self._verified.put(note_text, cp)
         return cp
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from signing.errors import VerificationError
+from signing.lru import Lru
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -207,20 +206,15 @@ class NodeCache:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._hashes: OrderedDict[Coord, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._hashes: Lru[Coord, bytes] = Lru(capacity)
 
     def __len__(self) -> int:
         return len(self._hashes)
 
     def put(self, nodes: Iterable[NodeEntry]) -> None:
         """Remember nodes known complete and durable (as a sequencer has just written)."""
-        with self._lock:
-            for level, index, h in nodes:
-                self._hashes[(level, index)] = h
-                self._hashes.move_to_end((level, index))
-            while len(self._hashes) > self.capacity:
-                self._hashes.popitem(last=False)
+        for level, index, h in nodes:
+            self._hashes.put((level, index), h)
 
     def reader(self, backing: NodeReader, size: int) -> NodeReader:
         """A reader for the tree of ``size`` leaves: cached nodes, the rest in one
@@ -228,14 +222,7 @@ class NodeCache:
         return _CachedNodeReader(self, backing, size)
 
     def _get(self, coords: Sequence[Coord], size: int) -> list[bytes | None]:
-        found: list[bytes | None] = []
-        with self._lock:
-            for coord in coords:
-                h = self._hashes.get(coord) if is_complete(coord, size) else None
-                if h is not None:
-                    self._hashes.move_to_end(coord)
-                found.append(h)
-        return found
+        return [self._hashes.get(c) if is_complete(c, size) else None for c in coords]
 
 
 class _CachedNodeReader:

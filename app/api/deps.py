@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app import services
-from app.api.hot import counted_client_limit
+from app.api.hot import counted_client_limit, hit_client_limit
 from app.engine import TrustEngine
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiKey
@@ -50,10 +50,8 @@ async def get_api_key(
 async def limit_client(request: Request, engine: EngineDep) -> None:
     """The open routes are rate-limited per client address (counted on the event loop,
     once: the hot path may have counted this request already)."""
-    if counted_client_limit(request.scope):
-        return
-    address = request.client.host if request.client else "unknown"
-    await engine.limiter.ahit(engine.settings.rate_limit_per_client, "ip", address)
+    if not counted_client_limit(request.scope):
+        await hit_client_limit(engine, request.scope)
 
 
 ClientLimit = Depends(limit_client)

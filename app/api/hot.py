@@ -41,6 +41,13 @@ def counted_client_limit(scope: Scope) -> bool:
     return outcome is True
 
 
+async def hit_client_limit(engine: Any, scope: Scope) -> None:
+    """Count one request against the per-client-address limit (on the event loop)."""
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    await engine.limiter.ahit(engine.settings.rate_limit_per_client, "ip", address)
+
+
 def digest_only(body: bytes) -> str | None:
     """The digest when the body is exactly a JSON object ``{"sha256": <digest>}``."""
     try:
@@ -103,11 +110,8 @@ class CachedDigestVerify:
         if engine is None:  # not started (no lifespan yet)
             return None
         state = scope.setdefault("state", {})
-        client = scope.get("client")
         try:
-            await engine.limiter.ahit(
-                engine.settings.rate_limit_per_client, "ip", client[0] if client else "unknown"
-            )
+            await hit_client_limit(engine, scope)
             state[COUNTED] = True
             cached: bytes | None = await engine.cache.aget_json(sha, "sha256", engine.versions)
         except RateLimited as refusal:
