@@ -34,14 +34,19 @@ from signing.c2pa_certs import (
     create_or_load_local_chain,
     load_operator_chain,
 )
-from signing.c2pa_media import SIGNABLE_MEDIA_TYPES, C2paMedia
+from signing.c2pa_media import (
+    SIGNABLE_MEDIA_TYPES,
+    C2paMedia,
+    normalize_media_type,
+    readable_media_types,
+)
 from signing.c2pa_proof import (
     PROOF_LABEL,
     PROOF_MEDIA_TYPES,
     active_manifest_label,
     attach_proof,
-    read_attached_proof,
 )
+from signing.c2pa_workers import C2paReaders
 from signing.canonical import b64decode
 from signing.errors import ChainUnavailable, MalformedContent, UnsupportedMediaType
 from signing.keys import KeyRing
@@ -124,6 +129,9 @@ class TrustEngine:
             db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
         )
         self._pinned: tuple[tuple[str, ...], PinnedKeys] | None = None
+        # C2PA validation of content to verify runs in worker processes (see
+        # signing.c2pa_workers); meanwhile the calling thread reads the item's records
+        self.c2pa_readers = C2paReaders.shared(self.anchors_pem)
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:
             self.anchorer.on_reorg = self.cache.bump_generation
@@ -339,20 +347,28 @@ class TrustEngine:
                     "unrecognised content type, and no record of this content exists"
                 )
             return self._verdict(ev)
-        ev = Evidence(sha, sniffed, len(data))
+        readable = normalize_media_type(sniffed) in readable_media_types()
+        reading = self.c2pa_readers.start_read(data, sniffed, sidecar) if readable else None
+        stored = Evidence(sha, sniffed, len(data))
         try:
-            ev.c2pa = self.c2pa.read(data, sniffed, sidecar_manifest=sidecar)
-        except UnsupportedMediaType:
-            ev.c2pa = None
-        if ev.c2pa is None or ev.c2pa.state == "absent":
+            # most media are answered from the records this service holds: read them
+            # while c2pa validates (a file carrying its own proof bundle ignores them)
+            self._add_records(stored)
+        finally:
+            c2pa = reading.result() if reading is not None else None
+        ev = Evidence(sha, sniffed, len(data), c2pa=c2pa)
+        if c2pa is None or c2pa.state == "absent":
             check_structure(data, sniffed)
-        elif sniffed in PROOF_MEDIA_TYPES and PROOF_LABEL in ev.c2pa.assertion_labels:
+        elif sniffed in PROOF_MEDIA_TYPES and PROOF_LABEL in c2pa.assertion_labels:
             self._add_attached_proof(ev, data)
+        if not ev.records_checked:
+            ev.records, ev.log, ev.anchor = stored.records, stored.log, stored.anchor
+            ev.records_checked = True
         return self._verdict(ev)
 
     def _add_attached_proof(self, ev: Evidence, data: bytes) -> None:
         """Use a proof bundle the file carries, with no look-up in this service's log."""
-        attached = read_attached_proof(data, ev.media_type, trust_anchors_pem=self.anchors_pem)
+        attached = self.c2pa_readers.attached_proof(data, ev.media_type)
         if attached is None:
             return
         checked = verify_bundle(

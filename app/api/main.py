@@ -38,12 +38,12 @@ def create_app(
 ) -> FastAPI:
     """Build the app; the engine opens on start unless one is given.
 
-    ``warm_start`` is for the served app: before it takes its first request, it loads the
-    spam classifier and runs it once (so that no request waits for the model, and none
-    runs beside its loading), then freezes every object allocated so far out of the
-    garbage collector's scans (``gc.freeze``). The model brings about half a million
-    objects, and every full collection used to walk them all: a pause of about 0.3 s,
-    now and then, in the middle of requests.
+    ``warm_start`` is for the served app: before it takes its first request, it starts
+    the C2PA reader processes, loads the spam classifier and runs it once (so that no
+    request waits for the model, and none runs beside its loading), then freezes every
+    object allocated so far out of the garbage collector's scans (``gc.freeze``). The
+    model brings about half a million objects, and every full collection used to walk
+    them all: a pause of about 0.3 s, now and then, in the middle of requests.
     """
     settings = settings or (engine.settings if engine else Settings())
 
@@ -62,6 +62,7 @@ def create_app(
             worker.start()
         observability.set_queue_depth_source("log_pending", eng.log.pending_count)
         if warm_start:
+            await run_in_threadpool(eng.c2pa_readers.start)
             await run_in_threadpool(eng.content.preload)
             gc.collect()
             gc.freeze()
