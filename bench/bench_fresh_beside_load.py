@@ -1,0 +1,139 @@
+"""Benchmark: first verification of new signed 1 MP JPEGs, alone and beside a load of
+cached-digest look-ups on the same worker.
+
+    .venv/bin/python bench/bench_fresh_beside_load.py [--files 80]
+
+Starts ``trustseal serve`` (one worker, embedded defaults, a temporary data dir) on
+loopback, signs ``--files`` copies of one picture (new bytes and a new manifest each, so
+nothing is cached), then posts them one at a time: half with the service otherwise idle,
+half while ``wrk`` (1 thread, 4 connections) asks for one cached verdict by digest
+without pause. Prints the median and p90 latency of each half and their ratio. Needs
+``wrk`` on the PATH (``bash bench/load/run.sh`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_verify import free_port, one_megapixel_jpeg
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=80)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (bash bench/load/run.sh installs it)", file=sys.stderr)
+        raise SystemExit(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "TRUSTSEAL_DATA_DIR": tmp,
+            "HF_HUB_OFFLINE": "1",
+            "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": "100000000/minute",
+            "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": "1000000/minute",
+        }
+        created = subprocess.run(
+            [sys.executable, "-m", "app", "apikey", "create", "bench", "--scope", "sign"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        )
+        headers = {"Authorization": f"Bearer {json.loads(created.stdout)['api_key']}"}
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            env=env,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        try:
+            run(port, headers, args.files, server)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def run(port: int, headers: dict[str, str], files: int, server: subprocess.Popen[bytes]) -> None:
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if client.get("/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the service did not start") from None
+            time.sleep(0.2)
+    photo = one_megapixel_jpeg()
+    fresh = []
+    for _ in range(files + 1):
+        r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
+        r.raise_for_status()
+        fresh.append(base64.b64decode(r.json()["content_base64"]))
+    r = client.post("/v1/sign", json={"text": "a text looked up by digest"}, headers=headers)
+    r.raise_for_status()
+    digest = r.json()["sha256"]
+    client.post("/v1/verify", json={"sha256": digest}).raise_for_status()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def verify(body: bytes) -> float:
+        t0 = time.perf_counter()
+        conn.request("POST", "/v1/verify", body=body, headers={"Content-Type": "image/jpeg"})
+        resp = conn.getresponse()
+        doc = json.loads(resp.read())
+        assert resp.status == 200 and doc["verdict"] == "verified", doc
+        return time.perf_counter() - t0
+
+    verify(fresh.pop())  # warm-up
+    half = len(fresh) // 2
+    alone = [verify(fresh.pop()) for _ in range(half)]
+    lua = REPO / "bench" / "load" / "verify_sha256.lua"
+    url = f"http://127.0.0.1:{port}/v1/verify"
+    wrk = subprocess.Popen(
+        ["wrk", "-t1", "-c4", "-d300s", "-s", str(lua), url, "--", digest],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2)
+        beside = [verify(fresh.pop()) for _ in range(half)]
+    finally:
+        wrk.terminate()
+        wrk.wait(10)
+    conn.close()
+
+    def row(name: str, values: list[float]) -> float:
+        med = statistics.median(values) * 1e3
+        p90 = statistics.quantiles(values, n=10)[-1] * 1e3
+        print(f"{name:46} {med:10.2f} {p90:8.2f}")
+        return med
+
+    print(f"new signed 1 MP JPEG each time, {half} per row, one service worker")
+    print(f"{'':46} {'median ms':>10} {'p90 ms':>8}")
+    base = row("service otherwise idle", alone)
+    loaded = row("beside wrk -c4 on a cached digest", beside)
+    print(f"ratio loaded / idle: {loaded / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
