@@ -63,9 +63,13 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "TRUSTSEAL_DATA_DIR": tmp, "HF_HUB_OFFLINE": "1",
-               "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": "1000000/minute",
-               "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": "1000000/minute"}
+        env = {
+            **os.environ,
+            "TRUSTSEAL_DATA_DIR": tmp,
+            "HF_HUB_OFFLINE": "1",
+            "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": "1000000/minute",
+            "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": "1000000/minute",
+        }
         key = subprocess.run(
             [sys.executable, "-m", "app", "apikey", "create", "bench", "--scope", "sign"],
             env=env,
@@ -125,9 +129,13 @@ def main() -> None:
 
                 boundary = "trustsealbenchboundary"
                 multipart = (
-                    f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                    f"filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-                ).encode() + signed + f"\r\n--{boundary}--\r\n".encode()
+                    (
+                        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                        f'filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+                    ).encode()
+                    + signed
+                    + f"\r\n--{boundary}--\r\n".encode()
+                )
 
                 def via_reader() -> None:
                     with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
@@ -139,9 +147,7 @@ def main() -> None:
                         multipart, f"multipart/form-data; boundary={boundary}"
                     ),
                     "POST /v1/verify, JPEG body, cached": lambda: post(signed, "image/jpeg"),
-                    "POST /v1/verify, new JPEG each time": lambda: post(
-                        fresh.pop(), "image/jpeg"
-                    ),
+                    "POST /v1/verify, new JPEG each time": lambda: post(fresh.pop(), "image/jpeg"),
                 }
                 # interleave the rows round by round, in a new order each round, so that a
                 # busy moment on the machine, or the wake of the row before, falls on all of
@@ -158,8 +164,7 @@ def main() -> None:
                 conn.close()
                 base_ms = statistics.median(samples["c2pa Reader alone"]) * 1e3
                 print(
-                    f"signed JPEG: {len(signed) / 1e6:.2f} MB, 1000x1000 px; "
-                    f"{args.rounds} rounds"
+                    f"signed JPEG: {len(signed) / 1e6:.2f} MB, 1000x1000 px; {args.rounds} rounds"
                 )
                 print(f"{'':38} {'median ms':>10} {'p90 ms':>8} {'x Reader':>9}")
                 for name, values in samples.items():
