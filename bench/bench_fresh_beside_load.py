@@ -17,12 +17,10 @@ import argparse
 import base64
 import http.client
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_verify import free_port, one_megapixel_jpeg
+from bench_verify import one_megapixel_jpeg, running_service
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,48 +40,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed (bash bench/load/run.sh installs it)", file=sys.stderr)
         raise SystemExit(2)
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "TRUSTSEAL_DATA_DIR": tmp,
-            "HF_HUB_OFFLINE": "1",
-            "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": "100000000/minute",
-            "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": "1000000/minute",
-        }
-        created = subprocess.run(
-            [sys.executable, "-m", "app", "apikey", "create", "bench", "--scope", "sign"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO,
-        )
-        headers = {"Authorization": f"Bearer {json.loads(created.stdout)['api_key']}"}
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port)],
-            env=env,
-            stderr=subprocess.DEVNULL,
-            cwd=REPO,
-        )
-        try:
-            run(port, headers, args.files, server)
-        finally:
-            server.terminate()
-            server.wait(10)
+    with running_service("100000000/minute") as (port, headers):
+        run(port, headers, args.files)
 
 
-def run(port: int, headers: dict[str, str], files: int, server: subprocess.Popen[bytes]) -> None:
+def run(port: int, headers: dict[str, str], files: int) -> None:
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if client.get("/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the service did not start") from None
-            time.sleep(0.2)
     photo = one_megapixel_jpeg()
     fresh = []
     for _ in range(files + 1):

@@ -21,6 +21,7 @@ multipart encoder. Sign throughput uses httpx.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import c2pa
@@ -57,18 +59,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=40)
-    args = parser.parse_args()
-
+@contextlib.contextmanager
+def running_service(
+    rate_limit: str = "1000000/minute",
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """``trustseal serve`` (one worker, embedded defaults, a temporary data dir, access log
+    discarded) on loopback, once ``/healthz`` answers: its port and the headers of an API
+    key that may sign. ``rate_limit`` applies per client and per key."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
             "TRUSTSEAL_DATA_DIR": tmp,
             "HF_HUB_OFFLINE": "1",
-            "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": "1000000/minute",
-            "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": "1000000/minute",
+            "TRUSTSEAL_RATE_LIMIT_PER_CLIENT": rate_limit,
+            "TRUSTSEAL_RATE_LIMIT_PER_API_KEY": rate_limit,
         }
         key = subprocess.run(
             [sys.executable, "-m", "app", "apikey", "create", "bench", "--scope", "sign"],
@@ -78,127 +82,125 @@ def main() -> None:
             check=True,
             cwd=REPO,
         )
-        token = json.loads(key.stdout)["api_key"]
+        headers = {"Authorization": f"Bearer {json.loads(key.stdout)['api_key']}"}
         port = free_port()
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "serve",
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
             env=env,
             stderr=subprocess.DEVNULL,  # one JSON access line per request
             cwd=REPO,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=base, timeout=60) as client:
-                deadline = time.monotonic() + 120  # start-up loads the spam model
-                while True:
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        if time.monotonic() > deadline or server.poll() is not None:
-                            raise SystemExit("the service did not start") from None
-                        time.sleep(0.2)
-                headers = {"Authorization": f"Bearer {token}"}
-                photo = one_megapixel_jpeg()
-                r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
-                r.raise_for_status()
-                import base64
-
-                signed = base64.b64decode(r.json()["content_base64"])
-                fresh = []  # the same picture signed again: new bytes, nothing cached
-                for _ in range(args.rounds + 1):
-                    r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
-                    r.raise_for_status()
-                    fresh.append(base64.b64decode(r.json()["content_base64"]))
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-                def post(body: bytes, content_type: str) -> None:
-                    conn.request(
-                        "POST", "/v1/verify", body=body, headers={"Content-Type": content_type}
-                    )
-                    resp = conn.getresponse()
-                    doc = json.loads(resp.read())
-                    assert resp.status == 200 and doc["verdict"] == "verified", doc
-
-                boundary = "trustsealbenchboundary"
-                multipart = (
-                    (
-                        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                        f'filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
-                    ).encode()
-                    + signed
-                    + f"\r\n--{boundary}--\r\n".encode()
-                )
-
-                def via_reader() -> None:
-                    with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
-                        reader.json()
-
-                rows = {
-                    "c2pa Reader alone": lambda: via_reader(),
-                    "POST /v1/verify, multipart, cached": lambda: post(
-                        multipart, f"multipart/form-data; boundary={boundary}"
-                    ),
-                    "POST /v1/verify, JPEG body, cached": lambda: post(signed, "image/jpeg"),
-                    "POST /v1/verify, new JPEG each time": lambda: post(fresh.pop(), "image/jpeg"),
-                }
-                # interleave the rows round by round, in a new order each round, so that a
-                # busy moment on the machine, or the wake of the row before, falls on all of
-                # them alike
-                samples: dict[str, list[float]] = {name: [] for name in rows}
-                for fn in rows.values():
-                    fn()  # warm up
-                order = random.Random(13)
-                for _ in range(args.rounds):
-                    for name, fn in order.sample(list(rows.items()), len(rows)):
-                        t0 = time.perf_counter()
-                        fn()
-                        samples[name].append(time.perf_counter() - t0)
-                conn.close()
-                base_ms = statistics.median(samples["c2pa Reader alone"]) * 1e3
-                print(
-                    f"signed JPEG: {len(signed) / 1e6:.2f} MB, 1000x1000 px; {args.rounds} rounds"
-                )
-                print(f"{'':38} {'median ms':>10} {'p90 ms':>8} {'x Reader':>9}")
-                for name, values in samples.items():
-                    med = statistics.median(values) * 1e3
-                    p90 = statistics.quantiles(values, n=10)[-1] * 1e3
-                    print(f"{name:38} {med:10.2f} {p90:8.2f} {med / base_ms:8.2f}x")
-                print("target: the service within 1.3x of the Reader")
-
-                n = 0
-                t0 = time.perf_counter()
-                while time.perf_counter() - t0 < 5:
-                    client.post(
-                        "/v1/sign", json={"text": f"bench text {n}"}, headers=headers
-                    ).raise_for_status()
-                    n += 1
-                text_rate = n / (time.perf_counter() - t0)
-                small = Image.new("RGB", (640, 480), (120, 30, 200))
-                buf = io.BytesIO()
-                small.save(buf, "JPEG")
-                m = 0
-                t0 = time.perf_counter()
-                while time.perf_counter() - t0 < 5:
-                    client.post(
-                        "/v1/sign", files={"file": ("s.jpg", buf.getvalue())}, headers=headers
-                    ).raise_for_status()
-                    m += 1
-                jpeg_rate = m / (time.perf_counter() - t0)
-                print(
-                    f"sign throughput (one client, sequential): {text_rate:.1f} texts/s, "
-                    f"{jpeg_rate:.1f} 640x480 JPEGs/s"
-                )
+            deadline = time.monotonic() + 120  # start-up loads the spam model
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("the service did not start") from None
+                    time.sleep(0.2)
+            yield port, headers
         finally:
             server.terminate()
             server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+
+    with (
+        running_service() as (port, headers),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        photo = one_megapixel_jpeg()
+        r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
+        r.raise_for_status()
+        import base64
+
+        signed = base64.b64decode(r.json()["content_base64"])
+        fresh = []  # the same picture signed again: new bytes, nothing cached
+        for _ in range(args.rounds + 1):
+            r = client.post("/v1/sign", files={"file": ("p.jpg", photo)}, headers=headers)
+            r.raise_for_status()
+            fresh.append(base64.b64decode(r.json()["content_base64"]))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+        def post(body: bytes, content_type: str) -> None:
+            conn.request("POST", "/v1/verify", body=body, headers={"Content-Type": content_type})
+            resp = conn.getresponse()
+            doc = json.loads(resp.read())
+            assert resp.status == 200 and doc["verdict"] == "verified", doc
+
+        boundary = "trustsealbenchboundary"
+        multipart = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            + signed
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+
+        def via_reader() -> None:
+            with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
+                reader.json()
+
+        rows = {
+            "c2pa Reader alone": lambda: via_reader(),
+            "POST /v1/verify, multipart, cached": lambda: post(
+                multipart, f"multipart/form-data; boundary={boundary}"
+            ),
+            "POST /v1/verify, JPEG body, cached": lambda: post(signed, "image/jpeg"),
+            "POST /v1/verify, new JPEG each time": lambda: post(fresh.pop(), "image/jpeg"),
+        }
+        # interleave the rows round by round, in a new order each round, so that a
+        # busy moment on the machine, or the wake of the row before, falls on all of
+        # them alike
+        samples: dict[str, list[float]] = {name: [] for name in rows}
+        for fn in rows.values():
+            fn()  # warm up
+        order = random.Random(13)
+        for _ in range(args.rounds):
+            for name, fn in order.sample(list(rows.items()), len(rows)):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+        conn.close()
+        base_ms = statistics.median(samples["c2pa Reader alone"]) * 1e3
+        print(f"signed JPEG: {len(signed) / 1e6:.2f} MB, 1000x1000 px; {args.rounds} rounds")
+        print(f"{'':38} {'median ms':>10} {'p90 ms':>8} {'x Reader':>9}")
+        for name, values in samples.items():
+            med = statistics.median(values) * 1e3
+            p90 = statistics.quantiles(values, n=10)[-1] * 1e3
+            print(f"{name:38} {med:10.2f} {p90:8.2f} {med / base_ms:8.2f}x")
+        print("target: the service within 1.3x of the Reader")
+
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 5:
+            client.post(
+                "/v1/sign", json={"text": f"bench text {n}"}, headers=headers
+            ).raise_for_status()
+            n += 1
+        text_rate = n / (time.perf_counter() - t0)
+        small = Image.new("RGB", (640, 480), (120, 30, 200))
+        buf = io.BytesIO()
+        small.save(buf, "JPEG")
+        m = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 5:
+            client.post(
+                "/v1/sign", files={"file": ("s.jpg", buf.getvalue())}, headers=headers
+            ).raise_for_status()
+            m += 1
+        jpeg_rate = m / (time.perf_counter() - t0)
+        print(
+            f"sign throughput (one client, sequential): {text_rate:.1f} texts/s, "
+            f"{jpeg_rate:.1f} 640x480 JPEGs/s"
+        )
 
 
 if __name__ == "__main__":
