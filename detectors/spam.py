@@ -156,13 +156,14 @@ class SpamClassifier:
         model_dir: Path | None = None,
         *,
         threshold: float | None = None,
-        quantize: bool | None = None,
+        precision: str = "auto",
         cache_size: int = 4096,
     ) -> SpamClassifier:
         """Load a model directory (``None``: the shipped weights).
 
-        ``threshold`` overrides the model's default decision threshold; ``quantize``
-        (default from the metadata) runs the encoder's linear layers in int8.
+        ``threshold`` overrides the model's default decision threshold; ``precision`` is
+        the encoder's (:data:`detectors.embedder.PRECISIONS`; ``auto``: bf16 where the CPU
+        has bf16 matrix instructions, else fp32).
         """
         directory = model_dir or SHIPPED_DIR
         try:
@@ -175,7 +176,7 @@ class SpamClassifier:
             adapter if adapter.exists() else None,
             max_seq_length=int(metadata.get("max_seq_length", 128)),
             cache_size=cache_size,
-            quantize=bool(metadata.get("quantize", False) if quantize is None else quantize),
+            precision=precision,
         )
         return cls(
             heads,

@@ -71,3 +71,22 @@ def test_chain_url_without_key_refused_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "TRUSTSEAL_CHAIN_RPC_URL needs TRUSTSEAL_CHAIN_PRIVATE_KEY" in done.stderr
+
+
+def test_spam_precision_reaches_the_classifier(tmp_path: Path) -> None:
+    from app.content import ContentAnalyzer
+
+    fp32 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="fp32"), None)
+    bf16 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="bf16"), None)
+    assert fp32.classifier.embedder.tag == "base"
+    assert bf16.classifier.embedder.tag == "base-bf16"
+    assert Settings(data_dir=tmp_path).spam_precision == "auto"
+
+
+def test_unknown_spam_precision_refused_in_one_line(tmp_path: Path) -> None:
+    done = run(["keys", "export"], tmp_path / "data", TRUSTSEAL_SPAM_PRECISION="fp16")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("trustseal: bad settings:")
+    assert "spam_precision" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -72,12 +72,15 @@ def test_missing_weights_raise_typed_error(tmp_path: Path) -> None:
         SpamClassifier.load(tmp_path)
 
 
-def test_cached_embeddings_match_fresh_ones(shipped: SpamClassifier) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cached_embeddings_match_fresh_ones(precision: str) -> None:
+    embedder = SpamClassifier.load(precision=precision).embedder
     texts = [SPAM[0], HAM[0], SPAM[0]]
-    cached = shipped.embedder.encode(texts)
-    fresh = shipped.embedder.encode_uncached(texts)
-    assert abs(cached - fresh).max() < 1e-5
+    cached = embedder.encode(texts)
+    fresh = embedder.encode_uncached(texts)
     assert (cached[0] == cached[2]).all()
+    # bf16 rounding depends a little on the batch's shape (here 2 rows against 3)
+    assert abs(cached - fresh).max() < (1e-5 if precision == "fp32" else 5e-3)
 
 
 def test_long_texts_use_their_own_head(shipped: SpamClassifier) -> None:
