@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from detectors.data import Example
-from detectors.embedder import load_base_model
+from detectors.embedder import load_base_model, native_bf16
 from detectors.lora import inject_lora, unwrap_lora
 
 __all__ = ["FinetuneConfig", "finetune_encoder", "make_pairs"]
@@ -73,11 +73,12 @@ def _pick(rng: random.Random, pool: list[Example], source: str) -> Example:
     return rng.choice(pool)
 
 
-def _embed(model: Any, texts: list[str], max_len: int) -> torch.Tensor:
+def _embed(model: Any, texts: list[str], max_len: int, bf16: bool = False) -> torch.Tensor:
     batch = model.tokenizer(
         texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt"
     )
-    hidden = model[0].auto_model(**batch).last_hidden_state
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        hidden = model[0].auto_model(**batch).last_hidden_state.float()
     mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
     return torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -101,11 +102,12 @@ def finetune_encoder(
         optimizer, lambda s: min(1.0, (s + 1) / (0.1 * steps + 1)) * max(0.0, 1 - s / steps)
     )
     transformer.train()
+    bf16 = native_bf16()
     started = time.monotonic()
     for start in range(0, steps * config.batch_size, config.batch_size):
         chunk = pairs[start : start + config.batch_size]
-        left = _embed(model, [a for a, _, _ in chunk], config.max_seq_length)
-        right = _embed(model, [b for _, b, _ in chunk], config.max_seq_length)
+        left = _embed(model, [a for a, _, _ in chunk], config.max_seq_length, bf16)
+        right = _embed(model, [b for _, b, _ in chunk], config.max_seq_length, bf16)
         target = torch.tensor([t for _, _, t in chunk])
         loss = torch.nn.functional.mse_loss((left * right).sum(1), target)
         optimizer.zero_grad()

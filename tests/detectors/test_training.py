@@ -77,3 +77,24 @@ def test_finetuned_adapter_ships_small_and_reloads(tmp_path: Path) -> None:
     assert abs(tuned.embedder.encode(texts) - frozen.embedder.encode(texts)).max() > 1e-4
     probs = tuned.predict_proba(texts)
     assert probs == SpamClassifier.load(tmp_path / "tuned").predict_proba(texts)
+
+
+def test_bf16_autocast_step_trains_the_float32_adapter() -> None:
+    import torch
+
+    from detectors.embedder import load_base_model
+    from detectors.finetune import _embed
+    from detectors.lora import inject_lora
+
+    model = load_base_model(fresh=True)
+    params = inject_lora(model[0].auto_model, rank=4, alpha=8.0)
+    texts = [t for t, _ in FIXTURE[:6]]
+    fp32 = _embed(model, texts, 32, bf16=False)
+    bf16 = _embed(model, texts, 32, bf16=True)
+    assert bf16.dtype == torch.float32
+    assert float((fp32 * bf16).sum(1).min()) > 0.99
+    (bf16 * fp32.detach()).sum().backward()
+    assert params and all(p.dtype == torch.float32 for p in params)
+    grads = [p.grad for p in params]
+    assert all(g is not None and bool(torch.isfinite(g).all()) for g in grads)
+    assert any(float(g.abs().max()) > 0 for g in grads if g is not None)
