@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from detectors.embedder import Precision
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
     spam_threshold: float | None = Field(default=None, gt=0, lt=1)
     # the encoder's arithmetic; auto: bf16 where the CPU has bf16 matrix instructions
-    spam_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    spam_precision: Precision = "auto"
     suspicious_threshold: float = Field(default=0.3, gt=0, lt=1)
     campaign_min_size: int = Field(default=3, ge=2)
     publishers_trusted: bool = True

@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -30,6 +30,7 @@ __all__ = [
     "BASE_MODEL_NAME",
     "PRECISIONS",
     "Embedder",
+    "Precision",
     "base_model_dir",
     "load_base_model",
     "native_bf16",
@@ -40,7 +41,8 @@ BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 _LOCK = threading.Lock()
 _MODELS: dict[str, Any] = {}
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 def native_bf16() -> bool:
