@@ -43,10 +43,8 @@ from signing.c2pa_media import (
 from signing.c2pa_proof import (
     PROOF_LABEL,
     PROOF_MEDIA_TYPES,
-    active_manifest_label,
-    attach_proof,
 )
-from signing.c2pa_workers import C2paReaders
+from signing.c2pa_workers import C2paWorkers
 from signing.canonical import b64decode
 from signing.errors import ChainUnavailable, MalformedContent, UnsupportedMediaType
 from signing.keys import KeyRing
@@ -97,7 +95,6 @@ class TrustEngine:
         settings: Settings,
         db: Database,
         keys: KeyRing,
-        c2pa: C2paMedia,
         c2pa_material: C2paSigningMaterial,
     ):
         self.settings = settings
@@ -105,7 +102,6 @@ class TrustEngine:
         self.anchors_pem = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
         self.db = db
         self.keys = keys
-        self.c2pa = c2pa
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         self.cache = VerdictCache(
             self.redis,
@@ -129,9 +125,9 @@ class TrustEngine:
             db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
         )
         self._pinned: tuple[tuple[str, ...], PinnedKeys] | None = None
-        # C2PA validation of content to verify runs in worker processes (see
-        # signing.c2pa_workers); meanwhile the calling thread reads the item's records
-        self.c2pa_readers = C2paReaders.shared(self.anchors_pem)
+        # C2PA validation and signing run in worker processes (see signing.c2pa_workers);
+        # while a worker validates, the calling thread reads the item's records
+        self.c2pa_workers = C2paWorkers.shared(self.anchors_pem, c2pa_material)
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:
             self.anchorer.on_reorg = self.cache.bump_generation
@@ -145,14 +141,14 @@ class TrustEngine:
         else:
             material = create_or_load_local_chain(settings.keys_dir / "c2pa", alg=settings.c2pa_alg)
         anchors = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
-        c2pa = C2paMedia(trust_anchors_pem=anchors, signing=material)
+        # refuse a chain or anchor bundle c2pa rejects now, not at the first request
+        C2paMedia(trust_anchors_pem=anchors, signing=material).close()
         db = Database.open(settings.effective_database_url)
-        return cls(settings, db, keys, c2pa, material)
+        return cls(settings, db, keys, material)
 
     def close(self) -> None:
         self.cache.close()
         self.db.close()
-        self.c2pa.close()
         if self.redis is not None:
             self.redis.close()
 
@@ -211,16 +207,18 @@ class TrustEngine:
         """Attach provenance: C2PA for media that can carry it, a signed record always."""
         self._check_size(data)
         media_type = self._media_type(data)
-        content, manifest, embedded = data, None, False
+        content, manifest, embedded, label = data, None, False, None
         if media_type in SIGNABLE_MEDIA_TYPES:
             check_structure(data, media_type)
-            signed = self.c2pa.sign(data, media_type, title=title, sidecar=sidecar, claims=claims)
+            signed, label = self.c2pa_workers.sign(
+                data, media_type, title=title, sidecar=sidecar, claims=claims
+            )
             content, manifest, embedded = signed.data, signed.manifest, not sidecar
         record_claims = dict(claims or {})
         if embedded or manifest is not None:
             record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"
         if embedded:
-            record_claims["c2pa_manifest"] = active_manifest_label(content, media_type)
+            record_claims["c2pa_manifest"] = label
         result = self._record(content, media_type, publisher, record_claims)
         result.c2pa_embedded = embedded
         result.manifest = manifest
@@ -288,9 +286,7 @@ class TrustEngine:
                 f"not {media_type}"
             )
         bundle = self._bundle_or_fail(sha256_hex(data))
-        return attach_proof(
-            self.c2pa_material, data, media_type, bundle, trust_anchors_pem=self.anchors_pem
-        )
+        return self.c2pa_workers.attach_proof(data, media_type, bundle)
 
     def attach_text_proof(self, text: str) -> dict[str, Any]:
         """The text's record envelope with its proof bundle beside the signature."""
@@ -348,7 +344,7 @@ class TrustEngine:
                 )
             return self._verdict(ev)
         readable = normalize_media_type(sniffed) in readable_media_types()
-        reading = self.c2pa_readers.start_read(data, sniffed, sidecar) if readable else None
+        reading = self.c2pa_workers.start_read(data, sniffed, sidecar) if readable else None
         stored = Evidence(sha, sniffed, len(data))
         try:
             # most media are answered from the records this service holds: read them
@@ -368,7 +364,7 @@ class TrustEngine:
 
     def _add_attached_proof(self, ev: Evidence, data: bytes) -> None:
         """Use a proof bundle the file carries, with no look-up in this service's log."""
-        attached = self.c2pa_readers.attached_proof(data, ev.media_type)
+        attached = self.c2pa_workers.attached_proof(data, ev.media_type)
         if attached is None:
             return
         checked = verify_bundle(

@@ -62,7 +62,7 @@ def create_app(
             worker.start()
         observability.set_queue_depth_source("log_pending", eng.log.pending_count)
         if warm_start:
-            await run_in_threadpool(eng.c2pa_readers.start)
+            await run_in_threadpool(eng.c2pa_workers.start)
             await run_in_threadpool(eng.content.preload)
             gc.collect()
             gc.freeze()

@@ -1,5 +1,5 @@
-"""C2PA validation in worker processes: the same evidence as in process, errors carried
-back, and a dead worker costing one call at most."""
+"""C2PA validation and signing in worker processes: the same evidence and manifests as in
+process, errors carried back, and a dead worker costing one call at most."""
 
 from __future__ import annotations
 
@@ -10,15 +10,22 @@ import pytest
 
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import C2paMedia
-from signing.c2pa_proof import attach_proof
-from signing.c2pa_workers import C2paReaders, ReadJob
-from signing.errors import MalformedContent, UnsupportedMediaType
+from signing.c2pa_proof import active_manifest_label, attach_proof, read_attached_proof
+from signing.c2pa_workers import C2paWorkers, WorkerJob
+from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
 from tests import media_factory
 
 
 @pytest.fixture(scope="module")
-def readers(local_chain: C2paSigningMaterial) -> Iterator[C2paReaders]:
-    pool = C2paReaders(local_chain.root_pem, workers=2)
+def readers(local_chain: C2paSigningMaterial) -> Iterator[C2paWorkers]:
+    pool = C2paWorkers(local_chain.root_pem, workers=2)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def signers(local_chain: C2paSigningMaterial) -> Iterator[C2paWorkers]:
+    pool = C2paWorkers(local_chain.root_pem, local_chain, workers=1)
     yield pool
     pool.close()
 
@@ -30,7 +37,7 @@ def signed_jpeg(trusting_media: C2paMedia) -> bytes:
 
 @pytest.mark.parametrize("media_type", ["image/jpeg", "image/png", "video/mp4", "application/pdf"])
 def test_workers_give_the_evidence_of_an_in_process_read(
-    readers: C2paReaders, trusting_media: C2paMedia, media_type: str
+    readers: C2paWorkers, trusting_media: C2paMedia, media_type: str
 ) -> None:
     signed = trusting_media.sign(media_factory.make(media_type), media_type).data
     tampered = bytearray(signed)
@@ -47,7 +54,7 @@ def test_workers_give_the_evidence_of_an_in_process_read(
 
 
 def test_sidecar_manifest_goes_to_the_worker(
-    readers: C2paReaders, trusting_media: C2paMedia
+    readers: C2paWorkers, trusting_media: C2paMedia
 ) -> None:
     png = media_factory.make("image/png")
     manifest = trusting_media.sign(png, "image/png", sidecar=True).manifest
@@ -58,7 +65,7 @@ def test_sidecar_manifest_goes_to_the_worker(
 
 
 def test_errors_come_back_as_they_are_and_the_worker_goes_on(
-    readers: C2paReaders, signed_jpeg: bytes
+    readers: C2paWorkers, signed_jpeg: bytes
 ) -> None:
     with pytest.raises(MalformedContent):
         readers.read(b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")
@@ -68,7 +75,7 @@ def test_errors_come_back_as_they_are_and_the_worker_goes_on(
 
 
 def test_attached_proof_is_read_with_the_pool_anchors(
-    readers: C2paReaders, local_chain: C2paSigningMaterial, signed_jpeg: bytes
+    readers: C2paWorkers, local_chain: C2paSigningMaterial, signed_jpeg: bytes
 ) -> None:
     assert readers.attached_proof(signed_jpeg, "image/jpeg") is None
     bundle = {"leaf_index": 3, "tree_size": 8, "inclusion": ["a1" * 32, "b2" * 32]}
@@ -82,7 +89,7 @@ def test_attached_proof_is_read_with_the_pool_anchors(
 def test_a_worker_killed_while_idle_is_replaced(
     local_chain: C2paSigningMaterial, signed_jpeg: bytes
 ) -> None:
-    pool = C2paReaders(local_chain.root_pem, workers=1)
+    pool = C2paWorkers(local_chain.root_pem, workers=1)
     try:
         pool.start()
         (worker,) = pool._idle
@@ -97,20 +104,20 @@ def test_a_worker_killed_while_idle_is_replaced(
 def test_a_worker_dying_during_a_call_fails_that_call_only(
     local_chain: C2paSigningMaterial, signed_jpeg: bytes
 ) -> None:
-    pool = C2paReaders(local_chain.root_pem, workers=1)
+    pool = C2paWorkers(local_chain.root_pem, workers=1)
     try:
         worker = pool._acquire()
         worker.process.kill()  # as if the native parser had crashed on the content
         worker.process.wait()
         with pytest.raises(MalformedContent, match="could not process"):
-            ReadJob(pool, worker).result()
+            WorkerJob(pool, worker).result()
         assert pool.read(signed_jpeg, "image/jpeg").state == "Trusted"
     finally:
         pool.close()
 
 
 def test_callers_beyond_the_pool_size_wait_their_turn(
-    readers: C2paReaders, signed_jpeg: bytes
+    readers: C2paWorkers, signed_jpeg: bytes
 ) -> None:
     states: list[str] = []
 
@@ -127,7 +134,7 @@ def test_callers_beyond_the_pool_size_wait_their_turn(
 
 
 def test_closed_pool_refuses_work(local_chain: C2paSigningMaterial, signed_jpeg: bytes) -> None:
-    pool = C2paReaders(local_chain.root_pem, workers=1)
+    pool = C2paWorkers(local_chain.root_pem, workers=1)
     pool.start()
     pool.close()
     assert pool._idle == []
@@ -136,5 +143,63 @@ def test_closed_pool_refuses_work(local_chain: C2paSigningMaterial, signed_jpeg:
 
 
 def test_shared_pool_is_one_per_anchor_bundle(local_chain: C2paSigningMaterial) -> None:
-    assert C2paReaders.shared(local_chain.root_pem) is C2paReaders.shared(local_chain.root_pem)
-    assert C2paReaders.shared(None) is not C2paReaders.shared(local_chain.root_pem)
+    assert C2paWorkers.shared(local_chain.root_pem) is C2paWorkers.shared(local_chain.root_pem)
+    assert C2paWorkers.shared(None) is not C2paWorkers.shared(local_chain.root_pem)
+
+
+@pytest.mark.parametrize("media_type", ["image/jpeg", "image/png", "video/mp4", "application/pdf"])
+def test_workers_sign_as_in_process(
+    signers: C2paWorkers, trusting_media: C2paMedia, media_type: str
+) -> None:
+    original = media_factory.make(media_type)
+    signed, label = signers.sign(original, media_type, title="t", claims={"k": [1, "v"]})
+    assert signed.manifest is None and signed.data != original
+    assert label is not None and label == active_manifest_label(signed.data, media_type)
+    evidence = trusting_media.read(signed.data, media_type)
+    assert evidence.state == "Trusted"
+    assert evidence.manifest_label == label
+    assert "org.trustseal.claims" in evidence.assertion_labels
+    # a second signature is a new manifest over the same content
+    again, other = signers.sign(original, media_type)
+    assert other != label and trusting_media.read(again.data, media_type).state == "Trusted"
+
+
+def test_workers_sign_sidecars(signers: C2paWorkers, trusting_media: C2paMedia) -> None:
+    png = media_factory.make("image/png")
+    signed, label = signers.sign(png, "image/png", sidecar=True)
+    assert label is None and signed.data == png and signed.manifest
+    evidence = trusting_media.read(png, "image/png", sidecar_manifest=signed.manifest)
+    assert evidence.state == "Trusted"
+
+
+def test_signing_errors_come_back_as_they_are(
+    signers: C2paWorkers, readers: C2paWorkers, signed_jpeg: bytes
+) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        signers.sign(b"plain text", "text/plain")
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        signers.sign(signed_jpeg, "image/jpeg", claims={"n": float("nan")})
+    with pytest.raises(KeyStoreError, match="no C2PA signing material"):
+        readers.sign(signed_jpeg, "image/jpeg")  # a pool without material reads only
+    with pytest.raises(KeyStoreError, match="no C2PA signing material"):
+        readers.attach_proof(signed_jpeg, "image/jpeg", {"leaf_index": 0})
+    assert signers.sign(signed_jpeg, "image/jpeg")[0].data != signed_jpeg
+
+
+def test_workers_attach_proofs(signers: C2paWorkers, signed_jpeg: bytes) -> None:
+    bundle = {"leaf_index": 1, "tree_size": 2, "inclusion": ["c3" * 32]}
+    with_proof = signers.attach_proof(signed_jpeg, "image/jpeg", bundle)
+    proof = read_attached_proof(
+        with_proof, "image/jpeg", trust_anchors_pem=signers.trust_anchors_pem
+    )
+    assert proof is not None and proof.bundle == bundle and proof.state == "Trusted"
+    with pytest.raises(MalformedContent, match="no embedded C2PA manifest"):
+        signers.attach_proof(media_factory.make_jpeg(64, 48), "image/jpeg", bundle)
+
+
+def test_shared_pool_is_one_per_signing_material(local_chain: C2paSigningMaterial) -> None:
+    anchors = local_chain.root_pem
+    signing = C2paWorkers.shared(anchors, local_chain)
+    assert signing is C2paWorkers.shared(anchors, local_chain)
+    assert signing is not C2paWorkers.shared(anchors)
+    assert signing.signing is local_chain
