@@ -1,5 +1,5 @@
-"""Benchmark: first verification of new signed 1 MP JPEGs, alone and beside a load of
-cached-digest look-ups on the same worker.
+"""Benchmark: first verification of new signed 1 MP JPEGs, and signing of a 1 MP JPEG,
+alone and beside a load of cached-digest look-ups on the same worker.
 
     .venv/bin/python bench/bench_fresh_beside_load.py [--files 80]
 
@@ -7,8 +7,10 @@ Starts ``trustseal serve`` (one worker, embedded defaults, a temporary data dir)
 loopback, signs ``--files`` copies of one picture (new bytes and a new manifest each, so
 nothing is cached), then posts them one at a time: half with the service otherwise idle,
 half while ``wrk`` (1 thread, 4 connections) asks for one cached verdict by digest
-without pause. Prints the median and p90 latency of each half and their ratio. Needs
-``wrk`` on the PATH (``bash bench/load/run.sh`` installs it).
+without pause. Signing (``POST /v1/sign`` with the unsigned picture, multipart) is timed
+the same way, ``--files / 2`` times in each condition. Prints the median and p90 latency
+of each and the ratio loaded / idle. Needs ``wrk`` on the PATH (``bash bench/load/run.sh``
+installs it).
 """
 
 from __future__ import annotations
@@ -66,9 +68,30 @@ def run(port: int, headers: dict[str, str], files: int) -> None:
         assert resp.status == 200 and doc["verdict"] == "verified", doc
         return time.perf_counter() - t0
 
+    boundary = "trustsealbenchboundary"
+    multipart = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    sign_headers = {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def sign() -> float:
+        t0 = time.perf_counter()
+        conn.request("POST", "/v1/sign", body=multipart, headers=sign_headers)
+        resp = conn.getresponse()
+        doc = json.loads(resp.read())
+        assert resp.status == 200 and doc["c2pa"]["embedded"], doc
+        return time.perf_counter() - t0
+
     verify(fresh.pop())  # warm-up
+    sign()
     half = len(fresh) // 2
     alone = [verify(fresh.pop()) for _ in range(half)]
+    signs_alone = [sign() for _ in range(half)]
     lua = REPO / "bench" / "load" / "verify_sha256.lua"
     url = f"http://127.0.0.1:{port}/v1/verify"
     wrk = subprocess.Popen(
@@ -79,6 +102,7 @@ def run(port: int, headers: dict[str, str], files: int) -> None:
     try:
         time.sleep(2)
         beside = [verify(fresh.pop()) for _ in range(half)]
+        signs_beside = [sign() for _ in range(half)]
     finally:
         wrk.terminate()
         wrk.wait(10)
@@ -90,11 +114,13 @@ def run(port: int, headers: dict[str, str], files: int) -> None:
         print(f"{name:46} {med:10.2f} {p90:8.2f}")
         return med
 
-    print(f"new signed 1 MP JPEG each time, {half} per row, one service worker")
+    print(f"1 MP JPEG, {half} requests per row, one service worker")
     print(f"{'':46} {'median ms':>10} {'p90 ms':>8}")
-    base = row("service otherwise idle", alone)
-    loaded = row("beside wrk -c4 on a cached digest", beside)
-    print(f"ratio loaded / idle: {loaded / base:.2f}x")
+    base = row("verify a new signed JPEG, service idle", alone)
+    loaded = row("verify a new signed JPEG, beside wrk -c4", beside)
+    sign_base = row("sign the JPEG, service idle", signs_alone)
+    sign_loaded = row("sign the JPEG, beside wrk -c4", signs_beside)
+    print(f"ratio loaded / idle: verify {loaded / base:.2f}x, sign {sign_loaded / sign_base:.2f}x")
 
 
 if __name__ == "__main__":
