@@ -155,3 +155,30 @@ def test_every_strict_prefix_rejected(media_type: str, cut: float) -> None:
     prefix = data[: int(len(data) * cut)]
     with pytest.raises(MalformedContent):
         check_structure(prefix, media_type)
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "progressive"),
+    [
+        ("RGB", (1, 1), False),
+        ("RGB", (7, 5), False),
+        ("L", (300, 200), False),
+        ("CMYK", (120, 90), False),
+        ("RGB", (640, 480), True),
+    ],
+    ids=["1x1", "7x5", "grey", "cmyk", "progressive"],
+)
+def test_jpeg_check_at_reduced_scale_still_reads_every_scan(
+    mode: str, size: tuple[int, int], progressive: bool
+) -> None:
+
+    noise = Image.effect_noise(size, 60).convert(mode)
+    buf = io.BytesIO()
+    noise.save(buf, "JPEG", quality=90, progressive=progressive)
+    data = buf.getvalue()
+    check_structure(data, "image/jpeg")
+    with pytest.raises(MalformedContent, match=r"truncated|not a readable"):
+        check_structure(data[:-2], "image/jpeg")
+    if size[0] * size[1] > 1000:
+        with pytest.raises(MalformedContent, match="truncated"):
+            check_structure(data[: len(data) * 3 // 4], "image/jpeg")
