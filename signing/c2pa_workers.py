@@ -4,9 +4,10 @@ c2pa-python hands the asset to the native library through Python stream callback
 ``Reader`` or ``Builder`` asks for the file block by block, and every block re-enters
 Python. In a thread beside another thread that runs Python (the event loop, another
 request), each of those calls waits for the GIL, up to the interpreter's switch interval.
-Measured on a 1 MP JPEG: reading 1.9 ms alone, 87 ms beside one busy Python thread;
-signing 3.2 ms alone, 284 ms beside it. A service's thread pool is exactly that
-situation, so reading and signing run in worker processes instead.
+Measured on a 1 MP JPEG: reading 1.4 ms alone, 93 ms beside one busy Python thread;
+signing 3.3 ms alone, 269 ms beside it (``bench/bench_c2pa_workers.py``). A service's
+thread pool is exactly that situation, so reading and signing run in worker processes
+instead.
 
 Each worker is a fresh interpreter (``python -m signing.c2pa_workers``; the service
 process holds threads and a loaded model, which must not be forked, and unlike
