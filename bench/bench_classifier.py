@@ -82,7 +82,7 @@ def main() -> None:
         f"CPU {caps.get('cpu_name', '?')}: avx512_bf16={caps.get('avx512_bf16')} "
         f"amx_bf16={caps.get('amx_bf16')} avx512_vnni={caps.get('avx512_vnni')}; "
         f"auto precision here: {resolve_precision('auto')}"
-        + ("" if native_bf16() else " (no bf16 matrix instructions: bf16 is emulated)")
+        + ("" if native_bf16() else " (no bf16 matrix instructions here)")
     )
     split = build_splits(load_corpus(DATA), held_out_video=None)
     rng = random.Random(7)

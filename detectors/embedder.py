@@ -6,8 +6,8 @@ Texts are batched by length, truncated to ``max_seq_length`` tokens, run under
 ``torch.inference_mode`` and cached by content hash in a bounded LRU.
 
 Precision (:data:`PRECISIONS`): ``fp32``; ``bf16`` (weights and activations in bfloat16,
-pooled and normalised in float32), fast only on CPUs with bf16 matrix instructions
-(AVX512-BF16 or AMX), elsewhere emulated and slower than fp32; ``int8`` (dynamic int8
+pooled and normalised in float32), fast on CPUs with bf16 matrix instructions
+(AVX512-BF16 or AMX), elsewhere without hardware support; ``int8`` (dynamic int8
 linear layers: fast, but it moves the embeddings enough to change answers); ``auto``
 picks ``bf16`` where the CPU runs it natively, else ``fp32``.
 """
