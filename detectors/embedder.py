@@ -152,7 +152,7 @@ class Embedder:
         *,
         tag: str = "base",
         max_seq_length: int = 128,
-        batch_size: int = 32,
+        batch_size: int = 16,
         cache_size: int = 4096,
     ) -> None:
         self.model = model
@@ -206,27 +206,34 @@ class Embedder:
         return out
 
     def encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings without the cache: sorted by length, dynamically padded batches."""
+        """Embeddings without the cache, in batches of texts with similar token counts.
+
+        All texts are tokenised in one call, sorted by token count and padded per batch,
+        so a batch carries almost no padding. Batches of 16 were the fastest measured for
+        short texts on a 2-core CPU (larger ones were slower in bf16 and fp32).
+        """
         import torch
 
         tokenizer = self.model.tokenizer
         transformer = self.model[0].auto_model
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        enc = tokenizer([t or " " for t in texts], truncation=True, max_length=self.max_seq_length)
+        ids: list[list[int]] = enc["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        pad_id = tokenizer.pad_token_id or 0
         result = np.zeros((len(texts), DIM), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = tokenizer(
-                    [texts[i] or " " for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_seq_length,
-                    return_tensors="pt",
-                )
+                width = len(ids[idx[0]])
+                input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
                 # pooled and normalised in float32 whatever the encoder's precision
-                hidden = transformer(**batch).last_hidden_state.float()
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                hidden = transformer(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                weights = mask.unsqueeze(-1).to(torch.float32)
+                pooled = (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 result[idx] = pooled.numpy()
         return result
