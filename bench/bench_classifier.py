@@ -15,7 +15,7 @@ group of the shipped model's split, so that a difference of 0.005 is not samplin
 Needs ../shared/data. Usage:
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_classifier.py [--short N] [--long N]
-        [--no-quality]
+        [--single N] [--no-quality]
 """
 
 from __future__ import annotations
@@ -61,12 +61,26 @@ def timed(run: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str]) -> t
     return probs, len(texts) / (time.perf_counter() - start)
 
 
+def single_latency(run: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str]) -> float:
+    """Median milliseconds to classify one text on its own (a batch of one)."""
+    run(texts[:1])
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        run([text])
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--short", type=int, default=600, help="short texts (SMS slice)")
     parser.add_argument("--long", type=int, default=300, help="e-mails (SpamAssassin 2003)")
     parser.add_argument(
         "--repeats", type=int, default=3, help="rounds over all paths; best rate is kept"
+    )
+    parser.add_argument(
+        "--single", type=int, default=100, help="short texts timed one at a time (0: skip)"
     )
     parser.add_argument(
         "--no-quality", action="store_true", help="skip F1 on the whole held-out groups"
@@ -112,6 +126,12 @@ def main() -> None:
                 rates[label] = max(rates.get(label, 0.0), rate)
         for label in paths:
             print(f"  {label:24s} {rates[label]:8.1f} texts/s  x{rates[label] / rates[base]:5.2f}")
+    if args.single > 0:
+        texts = [ex.text for ex in slices["short (SMS held-out)"][: args.single]]
+        print(f"\none short text at a time ({len(texts)} texts), median latency")
+        lat = {label: single_latency(run, texts) for label, run in paths.items()}
+        for label in paths:
+            print(f"  {label:24s} {lat[label]:8.2f} ms  x{lat[label] / lat[base]:5.2f}")
     if not args.no_quality:
         print(f"\nF1 at threshold {fp32.threshold} on the whole fixed held-out groups")
         header = "".join(f"{label:>24s}" for label in paths)
