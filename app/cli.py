@@ -631,6 +631,13 @@ def evaluate(
     model_dir: Annotated[
         Path | None, typer.Option(help="model folder; default: the full held-out protocol")
     ] = None,
+    within_video: Annotated[
+        bool,
+        typer.Option(
+            "--within-video",
+            help="diagnostic: score each video with its other comments in training (5 folds)",
+        ),
+    ] = False,
 ) -> None:
     """Print the held-out table: TrustSeal vs the TF-IDF baseline, per group."""
     from app.errors import classify
@@ -638,8 +645,10 @@ def evaluate(
 
     if not data.is_dir():
         fail(f"{data} is not a folder")
+    if within_video and model_dir is not None:
+        fail("--within-video retrains per fold; it takes no --model-dir")
     try:
-        table = eval_main(data, model_dir)
+        table = eval_main(data, model_dir, within_video=within_video)
     except Exception as e:
         mapped = classify(e)
         if mapped is None:

@@ -140,6 +140,10 @@ def test_label_and_train_reject_bad_input(tmp_path: Path) -> None:
     assert_one_line_error(run(["label", "--text", "x", "--label", "maybe"], data_dir))
     assert_one_line_error(run(["train"], data_dir))
     assert_one_line_error(run(["eval", "--data", str(tmp_path / "none")], data_dir))
+    both = ["eval", "--data", str(tmp_path), "--within-video", "--model-dir", str(tmp_path)]
+    assert_one_line_error(run(both, data_dir))
+    # a folder without the corpora is refused in one line, whichever protocol is asked for
+    assert_one_line_error(run(["eval", "--data", str(tmp_path), "--within-video"], data_dir))
 
 
 BATCH_TEXTS = [
