@@ -151,7 +151,9 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
 def test_interrupted_run_resumes_without_duplicates_or_gaps(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     source = tmp_path / "many.jsonl"
-    n = 1200
+    # enough items that the run is still going well after its first chunk is written
+    # (1,200 took about 2 s after that on a 2-core machine, too little under load)
+    n = 6000
     source.write_text(
         "".join(
             json.dumps({"id": f"t{i}", "text": f"comment number {i} about the weather"}) + "\n"
