@@ -151,9 +151,9 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
 def test_interrupted_run_resumes_without_duplicates_or_gaps(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     source = tmp_path / "many.jsonl"
-    # enough items that the run is still going well after its first chunk is written
-    # (1,200 took about 2 s after that on a 2-core machine, too little under load)
-    n = 6000
+    # enough items that the run is still going for seconds after its first chunk is
+    # written (1,200 ended about 1.5 s after it on a 2-core machine)
+    n = 3000
     source.write_text(
         "".join(
             json.dumps({"id": f"t{i}", "text": f"comment number {i} about the weather"}) + "\n"
@@ -163,13 +163,20 @@ def test_interrupted_run_resumes_without_duplicates_or_gaps(tmp_path: Path) -> N
     out = tmp_path / "out.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTSEAL_")}
     env.update(TRUSTSEAL_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(
-        [TRUSTSEAL, "batch", str(source), "-o", str(out)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Ctrl-C in a terminal reaches a process whose SIGINT is handled. A test run started
+    # as a background job ignores SIGINT, and children inherit that; a handled signal is
+    # reset to its default across exec, so handle it here while the child starts.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [TRUSTSEAL, "batch", str(source), "-o", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 2000):
         time.sleep(0.05)
