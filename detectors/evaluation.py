@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +31,10 @@ from detectors.data import (
     load_corpus,
 )
 from detectors.spam import SpamClassifier
+
+if TYPE_CHECKING:
+    from detectors.embedder import Embedder
+    from detectors.training import TrainConfig
 
 __all__ = [
     "GroupResult",
@@ -128,6 +133,23 @@ def compare_on_split(
     return out
 
 
+def _recipe(config: object | None) -> TrainConfig:
+    from detectors.training import TrainConfig
+
+    return config if isinstance(config, TrainConfig) else TrainConfig()
+
+
+def _shared_embedder(cfg: TrainConfig, given: object | None = None) -> Embedder | None:
+    """One embedding cache for every fold of a frozen recipe (``None`` when fine-tuning)."""
+    from detectors.embedder import Embedder, load_base_model
+
+    if cfg.finetune is not None:
+        return None
+    if isinstance(given, Embedder):
+        return given
+    return Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
+
+
 def evaluate_recipe(
     data_dir: Path,
     *,
@@ -143,17 +165,10 @@ def evaluate_recipe(
     the recipe is retrained on it. ``embedder`` (frozen recipes only) replaces the shared
     embedding cache, e.g. one already filled.
     """
-    from detectors.embedder import Embedder, load_base_model
-    from detectors.training import TrainConfig, train_model
+    from detectors.training import train_model
 
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig()
-    shared = None
-    if cfg.finetune is None:
-        shared = (
-            embedder
-            if isinstance(embedder, Embedder)
-            else Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
-        )
+    cfg = _recipe(config)
+    shared = _shared_embedder(cfg, embedder)
     corpus = load_corpus(data_dir)
     results: list[GroupResult] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,13 +207,10 @@ def within_video_cv(
     out-of-fold predictions give one row per video (group ``youtube-<video>-in-video``).
     This is a diagnostic of what the recipe and the labels allow, not a held-out score.
     """
-    from detectors.embedder import Embedder, load_base_model
-    from detectors.training import TrainConfig, fit_classifier
+    from detectors.training import fit_classifier
 
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig()
-    shared = None
-    if cfg.finetune is None:
-        shared = Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
+    cfg = _recipe(config)
+    shared = _shared_embedder(cfg)
     corpus = load_corpus(data_dir)
     results: list[GroupResult] = []
     for video in videos:

@@ -124,3 +124,16 @@ def test_within_video_cv_needs_a_corpus(tmp_path: Path) -> None:
 
     with pytest.raises(TrainingDataError):
         within_video_cv(tmp_path)
+
+
+def test_leave_one_video_out_scores_the_video_and_the_fixed_slices(tmp_path: Path) -> None:
+    from detectors.evaluation import evaluate_recipe
+
+    _write_corpus(tmp_path)
+    results = {r.group: r for r in evaluate_recipe(tmp_path, videos=("KatyPerry",))}
+    # the held-out video, then the fixed SMS slice of the split with no video held out
+    assert list(results) == ["youtube-KatyPerry", "sms-slice"]
+    video = results["youtube-KatyPerry"]
+    assert video.n + video.removed_duplicates == 32
+    assert video.trustseal.f1 >= 0.9 and video.baseline.roc_auc is not None
+    assert results["sms-slice"].n == 12  # 20 % of 30 spam + 30 ham
