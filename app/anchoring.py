@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
-from app.db import Database
-from app.log import TransparencyLog, anchor_record
-from app.models import AnchorRow, CheckpointRow, ServiceState
 from app.settings import Settings
+from app.store import anchors
+from app.store.database import Database
+from app.store.log import TransparencyLog, anchor_record
+from app.store.tables import AnchorRow
 from signing.anchor import ChainClient, is_development_chain
 from signing.checkpoint import Checkpoint
 from signing.errors import ChainUnavailable, VerificationError
 
 log = logging.getLogger("trustseal.anchor")
-ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
-CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
-STATE = ServiceState.__table__  # type: ignore[attr-defined]
 CONTRACT_STATE = "chain.contract"
 LEASE = "anchor.lease"
 
@@ -54,7 +49,7 @@ class Anchorer:
             return None
         if settings.chain_private_key is None:
             raise ValueError("TRUSTSEAL_CHAIN_RPC_URL needs TRUSTSEAL_CHAIN_PRIVATE_KEY")
-        contract = settings.chain_contract or _get_state(db, CONTRACT_STATE)
+        contract = settings.chain_contract or anchors.get_state(db, CONTRACT_STATE)
         client = ChainClient.from_rpc_url(
             settings.chain_rpc_url,
             settings.chain_private_key.get_secret_value(),
@@ -66,7 +61,7 @@ class Anchorer:
         if self.client.contract_address:
             return self.client.contract_address
         address = self.client.deploy_contract()
-        _set_state(self.db, CONTRACT_STATE, address)
+        anchors.set_state(self.db, CONTRACT_STATE, address)
         log.info("deployed CheckpointAnchor at %s", address)
         return address
 
@@ -85,53 +80,32 @@ class Anchorer:
     def anchor_latest(self) -> AnchorRow | None:
         """Anchor the latest checkpoint unless it already holds a live anchor."""
         latest = self.log.latest()
-        if latest is None:
-            return None
-        with self.db.engine.connect() as conn:
-            live = conn.execute(
-                select(ANCHORS.c.id).where(
-                    ANCHORS.c.checkpoint_size == latest.checkpoint.size,
-                    ANCHORS.c.status == "anchored",
-                )
-            ).first()
-        if live is not None:
+        if latest is None or anchors.has_live_anchor(self.db, latest.checkpoint.size):
             return None
         self.ensure_contract()
         cp = latest.checkpoint
         record = self.client.anchor_checkpoint(cp.origin, cp.size, cp.root)
-        row = AnchorRow(
-            checkpoint_size=cp.size,
-            chain_id=record.chain_id,
-            contract=record.contract,
-            tx=record.tx,
-            block=record.block,
-            block_hash=record.block_hash,
-            confirmations=self.client.confirmations(record),
-            checked_at=datetime.now(UTC),
+        row = anchors.add_anchor(
+            self.db,
+            AnchorRow(
+                checkpoint_size=cp.size,
+                chain_id=record.chain_id,
+                contract=record.contract,
+                tx=record.tx,
+                block=record.block,
+                block_hash=record.block_hash,
+                confirmations=self.client.confirmations(record),
+                checked_at=datetime.now(UTC),
+            ),
         )
-        with self.db.session() as s:
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()
-                return None
-            s.refresh(row)
-        log.info("anchored checkpoint %d in tx %s (block %d)", cp.size, record.tx, record.block)
+        if row is not None:
+            log.info("anchored checkpoint %d in tx %s (block %d)", cp.size, record.tx, record.block)
         return row
 
     def refresh(self, limit: int = 50) -> dict[str, int]:
         """Update confirmations of recent anchors; mark reorged ones for re-anchoring."""
         counts = {"checked": 0, "reorged": 0}
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                select(ANCHORS, CHECKPOINTS.c.root)
-                .join(CHECKPOINTS, CHECKPOINTS.c.size == ANCHORS.c.checkpoint_size)
-                .where(ANCHORS.c.status == "anchored")
-                .order_by(ANCHORS.c.id.desc())
-                .limit(limit)
-            ).all()
-        for row in rows:
+        for row in anchors.live_anchors(self.db, limit):
             record = anchor_record(
                 row, Checkpoint(self.log.origin, row.checkpoint_size, bytes(row.root))
             )
@@ -145,8 +119,7 @@ class Anchorer:
                 values = {"status": "reorged", "confirmations": 0}
                 counts["reorged"] += 1
             values["checked_at"] = datetime.now(UTC)
-            with self.db.engine.begin() as conn:
-                conn.execute(update(ANCHORS).where(ANCHORS.c.id == row.id).values(**values))
+            anchors.update_anchor(self.db, row.id, values)
             counts["checked"] += 1
         if counts["reorged"]:
             self.on_reorg()
@@ -160,40 +133,3 @@ class Anchorer:
         except ChainUnavailable as e:
             log.warning("chain unavailable, anchoring retried later: %s", e)
 
-
-def _get_state(db: Database, name: str) -> str | None:
-    with db.engine.connect() as conn:
-        return conn.execute(select(STATE.c.value).where(STATE.c.name == name)).scalar_one_or_none()
-
-
-def _set_state(db: Database, name: str, value: str) -> None:
-    with db.session() as s:
-        row = s.get(ServiceState, name)
-        if row is None:
-            s.add(ServiceState(name=name, value=value))
-        else:
-            row.value, row.updated_at = value, datetime.now(UTC)
-            s.add(row)
-        s.commit()
-
-
-def take_lease(db: Database, name: str, duration: timedelta) -> bool:
-    """A lease in ``service_state``: only one worker anchors at a time."""
-    now = datetime.now(UTC)
-    with db.engine.begin() as conn:
-        taken = conn.execute(
-            update(STATE)
-            .where(STATE.c.name == name, STATE.c.updated_at < now - duration)
-            .values(value="held", updated_at=now)
-        ).rowcount
-        if taken:
-            return True
-        exists = conn.execute(select(STATE.c.name).where(STATE.c.name == name)).first()
-    if exists is None:
-        try:
-            with db.engine.begin() as conn:
-                conn.execute(STATE.insert().values(name=name, value="held", updated_at=now))
-            return True
-        except IntegrityError:
-            return False
-    return False

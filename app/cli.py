@@ -122,15 +122,13 @@ def sign(
     title: Annotated[str | None, typer.Option(help="title for the C2PA manifest")] = None,
 ) -> None:
     """Attach provenance and queue the item for the log; prints one JSON document."""
-    from app import services
 
     if (path is None) == (text is None):
         fail("give a PATH or --text, not both")
     with engine_session() as engine:
         pub = None
         if publisher:
-            with engine.db.session() as s:
-                pub = services.get_publisher(s, publisher)
+            pub = engine.store.publisher_named(publisher)
         if text is not None:
             result = engine.sign_text(text, publisher=pub)
             doc = result.to_dict()
@@ -196,9 +194,9 @@ def verify(
 
 def _check_receipts(path: Path, keys_path: Path | None) -> None:
     """Exit 0 only if every verdict in the file carries a receipt that verifies."""
-    from app.pinning import receipt_keys_from_document
-    from app.receipts import verify_receipt
     from signing.errors import MalformedContent, VerificationError
+    from signing.pinning import receipt_keys_from_document
+    from signing.receipts import verify_receipt
 
     raw = _read(path).decode("utf-8", errors="replace")
     try:
@@ -265,10 +263,9 @@ def apikey_create(
     publisher: Annotated[str | None, typer.Option(help="publisher the key signs for")] = None,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
-    from app import services
 
-    with engine_session() as engine, engine.db.session() as s:
-        new = services.create_api_key(s, name, scope, publisher)
+    with engine_session() as engine:
+        new = engine.store.create_api_key(name, scope, publisher)
         print_json(
             {
                 "id": new.row.id,
@@ -282,10 +279,9 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List API keys (never their secrets)."""
-    from app import services
 
-    with engine_session() as engine, engine.db.session() as s:
-        for row in services.list_api_keys(s):
+    with engine_session() as engine:
+        for row in engine.store.list_api_keys():
             print_json(
                 {
                     "id": row.id,
@@ -300,10 +296,9 @@ def apikey_list() -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="id from 'apikey list'")]) -> None:
     """Revoke an API key."""
-    from app import services
 
-    with engine_session() as engine, engine.db.session() as s:
-        row = services.revoke_api_key(s, key_id)
+    with engine_session() as engine:
+        row = engine.store.revoke_api_key(key_id)
         print_json({"id": row.id, "revoked": True})
 
 
@@ -313,20 +308,18 @@ def publisher_add(
     public_key: Annotated[str, typer.Option(help="Ed25519 public key, base64")],
 ) -> None:
     """Register a publisher with its Ed25519 public key."""
-    from app import services
 
-    with engine_session() as engine, engine.db.session() as s:
-        pub = services.register_publisher(s, name, public_key)
+    with engine_session() as engine:
+        pub = engine.store.register_publisher(name, public_key)
         print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
 
 
 @publisher_app.command("list")
 def publisher_list() -> None:
     """List registered publishers."""
-    from app import services
 
-    with engine_session() as engine, engine.db.session() as s:
-        for pub in services.list_publishers(s):
+    with engine_session() as engine:
+        for pub in engine.store.list_publishers():
             print_json({"id": pub.id, "name": pub.name, "key_id": pub.key_id})
 
 
@@ -406,7 +399,7 @@ def proof_verify(
 ) -> None:
     """Verify a bundle offline; exit 0 only if every check holds, 1 if one fails."""
     from app.errors import classify
-    from app.pinning import pinned_keys_from_document, verify_bundle_file
+    from signing.pinning import pinned_keys_from_document, verify_bundle_file
 
     if content is not None and text is not None:
         fail("give --content or --text, not both")
@@ -561,15 +554,14 @@ def label(
     as_label: Annotated[str | None, typer.Option("--label", help="spam or ham")] = None,
 ) -> None:
     """Store moderator decisions (spam/ham) for retraining with 'trustseal train'."""
-    from app import services
     from app.errors import classify
     from app.inputs import read_lines
 
     if (input_path is None) == (text is None):
         fail("give an INPUT file or --text with --label")
-    with engine_session() as engine, engine.db.session() as s:
+    with engine_session() as engine:
         if text is not None:
-            services.add_label(s, text=text, label=as_label or "")
+            engine.store.add_label(text=text, label=as_label or "")
             print_json({"stored": 1, "skipped": 0})
             return
         assert input_path is not None
@@ -577,8 +569,7 @@ def label(
         for line in read_lines(input_path):
             fields = line.fields or {}
             try:
-                services.add_label(
-                    s,
+                engine.store.add_label(
                     text=str(fields.get("text", "")),
                     label=str(fields.get("label", "")),
                     item_id=str(fields["id"]) if "id" in fields else None,
@@ -608,13 +599,11 @@ def train(
     """Retrain the spam classifier from a corpus plus moderator labels."""
     import tempfile
 
-    from app import services
     from app.content import export_labels_jsonl
     from detectors.training import train_main
 
     with engine_session() as engine:
-        with engine.db.session() as s:
-            stored = services.training_labels(s)
+        stored = engine.store.training_labels()
         target = out or engine.settings.data_dir / "model"
         with tempfile.TemporaryDirectory() as tmp:
             rows = stored + _extra_labels(labels)

@@ -11,22 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from nacl.signing import VerifyKey
-from sqlalchemy import select
 
-from app import services
 from app.anchoring import Anchorer
 from app.cache import VerdictCache
 from app.content import ContentAnalyzer
-from app.db import Database
 from app.errors import Conflict, PayloadTooLarge
-from app.log import TransparencyLog
-from app.models import AnchorRow, Publisher
 from app.observability import DEGRADED, VERDICTS
 from app.policy import Evidence, Policy, PolicyConfig
 from app.ratelimit import RateLimiter
-from app.receipts import sign_verdict
 from app.redis_state import RedisLink
 from app.settings import Settings
+from app.store import Store, anchors, parse_public_key
+from app.store.database import Database
+from app.store.log import TransparencyLog
+from app.store.tables import Publisher
 from signing.anchor import is_development_chain
 from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
 from signing.c2pa_certs import (
@@ -50,6 +48,7 @@ from signing.errors import ChainUnavailable, MalformedContent, UnsupportedMediaT
 from signing.keys import KeyRing
 from signing.media import check_structure, sniff_media_type
 from signing.note import NoteSigner, NoteVerifier
+from signing.receipts import sign_verdict
 from signing.records import (
     KeyOwner,
     RecordEvidence,
@@ -60,7 +59,6 @@ from signing.records import (
     verify_record,
 )
 
-ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 TEXT_TYPE = "text/plain; charset=utf-8"
 SERVICE_NAME = "TrustSeal service"
 
@@ -101,6 +99,7 @@ class TrustEngine:
         self.c2pa_material = c2pa_material
         self.anchors_pem = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
         self.db = db
+        self.store = Store(db)
         self.keys = keys
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         self.cache = VerdictCache(
@@ -158,20 +157,18 @@ class TrustEngine:
         vk = self.keys.verify_key("record", key_id)
         if vk is not None:
             return KeyOwner(vk, SERVICE_NAME, attests_publisher=True)
-        with self.db.session() as s:
-            pub = services.publisher_by_key_id(s, key_id)
+        pub = self.store.publisher_by_key_id(key_id)
         if pub is None:
             return None
-        return KeyOwner(services.parse_public_key(pub.public_key), pub.name)
+        return KeyOwner(parse_public_key(pub.public_key), pub.name)
 
     def public_keys(self) -> dict[str, Any]:
         """Everything a verifier pins: publish it, and check bundles offline against it."""
-        with self.db.session() as s:
-            publishers = [
-                {"name": p.name, "key_id": p.key_id, "public_key": p.public_key}
-                for p in services.list_publishers(s)
-                if p.revoked_at is None
-            ]
+        publishers = [
+            {"name": p.name, "key_id": p.key_id, "public_key": p.public_key}
+            for p in self.store.list_publishers()
+            if p.revoked_at is None
+        ]
         return {
             "records": self.keys.public_keys("record"),
             "receipts": self.keys.public_keys("receipt"),
@@ -240,15 +237,13 @@ class TrustEngine:
         if not ev.valid:
             raise MalformedContent(f"record does not verify ({', '.join(ev.codes)})")
         size = record.get("claims", {}).get("size", 0)
-        with self.db.session() as s:
-            _, entry = services.store_record(
-                s,
-                sha256=record["sha256"],
-                media_type=record["media_type"],
-                size=size if isinstance(size, int) else 0,
-                envelope=envelope,
-                publisher_id=publisher.id,
-            )
+        _, entry = self.store.store_record(
+            sha256=record["sha256"],
+            media_type=record["media_type"],
+            size=size if isinstance(size, int) else 0,
+            envelope=envelope,
+            publisher_id=publisher.id,
+        )
         self.cache.invalidate([record["sha256"]])
         return SignResult(record["sha256"], record["media_type"], 0, envelope, entry.id)
 
@@ -265,15 +260,13 @@ class TrustEngine:
             claims=claims,
         )
         envelope = sign_record(record, key)
-        with self.db.session() as s:
-            _, entry = services.store_record(
-                s,
-                sha256=sha,
-                media_type=media_type,
-                size=len(data),
-                envelope=envelope,
-                publisher_id=publisher.id if publisher else None,
-            )
+        _, entry = self.store.store_record(
+            sha256=sha,
+            media_type=media_type,
+            size=len(data),
+            envelope=envelope,
+            publisher_id=publisher.id if publisher else None,
+        )
         self.cache.invalidate([sha])
         return SignResult(sha, media_type, len(data), envelope, entry.id)
 
@@ -400,7 +393,7 @@ class TrustEngine:
         analyses = self.content.analyze(
             [(item_id or sha, text) for (text, item_id), sha in zip(items, shas, strict=True)]
         )
-        stored = services.envelopes_for_many(self.db.engine, shas)
+        stored = self.store.envelopes_for_many(shas)
         docs = []
         for data, sha, (p, campaign) in zip(datas, shas, analyses, strict=True):
             ev = Evidence(sha, TEXT_TYPE, len(data))
@@ -418,12 +411,11 @@ class TrustEngine:
 
     def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Verdicts (by digest) of known items whose SHA-256 starts with ``prefix``."""
-        shas = services.digests_with_prefix(self.db.engine, prefix, limit + 1)
+        shas = self.store.digests_with_prefix(prefix, limit + 1)
         return [self.verify_sha256(s) for s in shas[:limit]], len(shas) > limit
 
     def _verify_sha256(self, sha256: str) -> dict[str, Any]:
-        with self.db.session() as s:
-            item = services.get_item(s, sha256)
+        item = self.store.get_item(sha256)
         if item is None:
             ev = Evidence(sha256, "application/octet-stream", 0)
             ev.notes.append("content unknown to this service: only its digest was given")
@@ -519,12 +511,7 @@ class TrustEngine:
     def _anchor_doc(self, anchor: dict[str, Any], row: Any = None) -> dict[str, Any]:
         """The anchor's chain status; ``row`` is its ``anchors`` row when already read."""
         if row is None or row.tx != anchor["tx"]:
-            with self.db.engine.connect() as conn:
-                row = conn.execute(
-                    select(ANCHORS.c.confirmations, ANCHORS.c.status, ANCHORS.c.checked_at).where(
-                        ANCHORS.c.tx == anchor["tx"]
-                    )
-                ).first()
+            row = anchors.anchor_status(self.db, anchor["tx"])
         development = is_development_chain(int(anchor["chain_id"]))
         confirmations = int(row.confirmations) if row else 0
         return {

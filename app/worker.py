@@ -11,8 +11,9 @@ import threading
 import time
 from datetime import timedelta
 
-from app.anchoring import LEASE, Anchorer, take_lease
-from app.log import TransparencyLog
+from app.anchoring import LEASE, Anchorer
+from app.store.anchors import take_lease
+from app.store.log import TransparencyLog
 
 log = logging.getLogger("trustseal.worker")
 

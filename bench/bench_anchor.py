@@ -17,8 +17,8 @@ from web3 import EthereumTesterProvider, Web3
 
 from app.anchoring import Anchorer
 from app.engine import TrustEngine
-from app.models import LogEntry
 from app.settings import Settings
+from app.store.tables import LogEntry
 from signing.anchor import ChainClient
 
 

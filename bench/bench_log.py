@@ -23,8 +23,8 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from app.engine import TrustEngine
-from app.models import LogEntry, TreeNode
 from app.settings import Settings
+from app.store.tables import LogEntry, TreeNode
 
 
 def rows(start: int, n: int) -> list[dict[str, str]]:

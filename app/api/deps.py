@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app import services
 from app.api.hot import counted_client_limit, hit_client_limit
 from app.engine import TrustEngine
 from app.errors import Forbidden, Unauthorized
-from app.models import ApiKey
+from app.store.tables import ApiKey
 
 
 async def get_engine(request: Request) -> TrustEngine:
@@ -39,8 +38,7 @@ async def get_api_key(
         raise Unauthorized("an API key is required")
 
     def lookup() -> ApiKey:
-        with engine.db.session() as s:
-            key = services.authenticate(s, token)
+        key = engine.store.authenticate(token)
         engine.limiter.hit(engine.settings.rate_limit_per_api_key, "key", str(key.id))
         return key
 

@@ -44,8 +44,8 @@ def accepted_digests(root: Path) -> tuple[list[str], int]:
 
 def audit(folder: str, timeout: float = 120.0) -> None:
     """Wait until every accepted item is under a checkpoint (or timeout), then count."""
-    from app.db import Database
-    from app.log_audit import audit_log
+    from app.store.audit import audit_log
+    from app.store.database import Database
 
     root = Path(folder)
     doc = json.loads((root / "meta.json").read_text())

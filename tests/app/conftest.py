@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app import services
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
@@ -40,14 +39,12 @@ def client(engine: TrustEngine) -> Iterator[TestClient]:
 
 @pytest.fixture
 def sign_token(engine: TrustEngine) -> str:
-    with engine.db.session() as s:
-        return services.create_api_key(s, "signer", ["sign"]).token
+    return engine.store.create_api_key("signer", ["sign"]).token
 
 
 @pytest.fixture
 def admin_token(engine: TrustEngine) -> str:
-    with engine.db.session() as s:
-        return services.create_api_key(s, "admin", ["admin"]).token
+    return engine.store.create_api_key("admin", ["admin"]).token
 
 
 def auth(token: str) -> dict[str, str]:

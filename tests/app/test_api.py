@@ -122,10 +122,8 @@ def test_publisher_key_signs_through_service_and_is_named(
         headers=auth(admin_token),
     )
     assert r.status_code == 201, r.text
-    from app import services
 
-    with engine.db.session() as s:
-        token = services.create_api_key(s, "dp", ["sign"], "Daily Planet").token
+    token = engine.store.create_api_key("dp", ["sign"], "Daily Planet").token
     client.post("/v1/sign", json={"text": "Breaking news"}, headers=auth(token))
     doc = client.post("/v1/verify", json={"text": "Breaking news"}).json()
     assert doc["verdict"] == "trusted"
@@ -154,10 +152,8 @@ def test_record_from_unregistered_key_is_not_attributed(
         json={"name": "Real", "public_key": registered.public_b64},
         headers=auth(admin_token),
     )
-    from app import services
 
-    with engine.db.session() as s:
-        token = services.create_api_key(s, "real", ["sign"], "Real").token
+    token = engine.store.create_api_key("real", ["sign"], "Real").token
     text = b"impostor text"
     forged = sign_record(
         build_record(
@@ -173,15 +169,13 @@ def test_record_from_unregistered_key_is_not_attributed(
     assert doc["verdict"] == "unverified"
 
     # even if such a record reaches the database, verification does not attribute it
-    with engine.db.session() as s:
-        services.store_record(
-            s,
-            sha256=sha256_hex(text),
-            media_type="text/plain",
-            size=len(text),
-            envelope=forged,
-            publisher_id=None,
-        )
+    engine.store.store_record(
+        sha256=sha256_hex(text),
+        media_type="text/plain",
+        size=len(text),
+        envelope=forged,
+        publisher_id=None,
+    )
     engine.cache.invalidate([sha256_hex(text)])  # written behind the engine's back
     doc = client.post("/v1/verify", json={"text": text.decode()}).json()
     assert doc["provenance"]["record"]["valid"] is False
@@ -279,15 +273,13 @@ def test_upload_over_limit_is_413(tmp_path, database_url) -> None:
 
 
 def test_sign_requires_a_key_with_sign_scope(client: TestClient, engine: TrustEngine) -> None:
-    from app import services
 
     assert client.post("/v1/sign", json={"text": "x"}).status_code == 401
     bad = client.post("/v1/sign", json={"text": "x"}, headers=auth("ts_nope_nope"))
     assert bad.status_code == 401
-    with engine.db.session() as s:
-        moderator = services.create_api_key(s, "m", ["moderate"]).token
-        revoked = services.create_api_key(s, "r", ["sign"])
-        services.revoke_api_key(s, revoked.row.id)
+    moderator = engine.store.create_api_key("m", ["moderate"]).token
+    revoked = engine.store.create_api_key("r", ["sign"])
+    engine.store.revoke_api_key(revoked.row.id)
     assert client.post("/v1/sign", json={"text": "x"}, headers=auth(moderator)).status_code == 403
     assert (
         client.post("/v1/sign", json={"text": "x"}, headers=auth(revoked.token)).status_code == 401

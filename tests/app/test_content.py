@@ -12,7 +12,6 @@ import redis
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
-from app import services
 from app.campaign_redis import RedisCampaignStorage
 from app.content import ContentAnalyzer
 from app.engine import TrustEngine
@@ -47,8 +46,7 @@ def test_spam_lowers_a_trusted_publishers_verdict(
         json={"name": "Loud Shop", "public_key": key.public_b64},
         headers=auth(admin_token),
     )
-    with engine.db.session() as s:
-        token = services.create_api_key(s, "shop", ["sign"], "Loud Shop").token
+    token = engine.store.create_api_key("shop", ["sign"], "Loud Shop").token
     client.post("/v1/sign", json={"text": SPAM}, headers=auth(token))
     client.post("/v1/sign", json={"text": HAM}, headers=auth(token))
     assert client.post("/v1/verify", json={"text": HAM}).json()["verdict"] == "trusted"
@@ -86,14 +84,12 @@ def test_feedback_needs_moderate_scope_and_is_stored(
     body = {"text": "buy cheap followers", "label": "spam", "id": "c1"}
     assert client.post("/v1/feedback", json=body).status_code == 401
     assert client.post("/v1/feedback", json=body, headers=auth(sign_token)).status_code == 403
-    with engine.db.session() as s:
-        moderator = services.create_api_key(s, "mod", ["moderate"]).token
+    moderator = engine.store.create_api_key("mod", ["moderate"]).token
     r = client.post("/v1/feedback", json=body, headers=auth(moderator))
     assert r.status_code == 201 and r.json()["label"] == "spam"
     bad = client.post("/v1/feedback", json={**body, "label": "maybe"}, headers=auth(moderator))
     assert bad.status_code == 422
-    with engine.db.session() as s:
-        assert services.training_labels(s) == [("buy cheap followers", "spam")]
+    assert engine.store.training_labels() == [("buy cheap followers", "spam")]
 
 
 def test_label_and_train_change_the_answer(tmp_path: Path) -> None:

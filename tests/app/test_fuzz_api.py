@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from app import services
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
@@ -33,8 +32,7 @@ def fuzz_engine(tmp_path_factory: pytest.TempPathFactory):
     # load the classifier now: on a busy machine its first load can outlast a request's
     # read timeout, which is start-up cost, not a fault the fuzzer should report
     eng.verify_text("a comment that loads the classifier before fuzzing")
-    with eng.db.session() as s:
-        eng.fuzz_token = services.create_api_key(s, "fuzz", ["admin"]).token  # type: ignore[attr-defined]
+    eng.fuzz_token = eng.store.create_api_key("fuzz", ["admin"]).token  # type: ignore[attr-defined]
     yield eng
     eng.close()
 

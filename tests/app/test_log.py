@@ -14,13 +14,13 @@ from nacl.signing import SigningKey
 from sqlalchemy import func, select
 
 from app.engine import TrustEngine
-from app.log import MAX_TREE_SIZE
-from app.models import AnchorRow, LogEntry
-from app.pinning import pinned_keys_from_document
+from app.store.log import MAX_TREE_SIZE
+from app.store.tables import AnchorRow, LogEntry
 from signing.bundle import verify_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from signing.merkle import leaf_hash, root_from_range
 from signing.note import NoteSigner
+from signing.pinning import pinned_keys_from_document
 from signing.records import record_leaf_hash, sha256_hex
 from tests.app.conftest import auth
 

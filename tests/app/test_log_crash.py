@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.engine import TrustEngine
-from app.models import CheckpointRow, LogEntry
 from app.settings import Settings
+from app.store.tables import CheckpointRow, LogEntry
 from signing.merkle import TreeAppender
 
 ENTRIES = 60_000
@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     """
     import hashlib, os, sys
     from app.engine import TrustEngine
-    from app.models import LogEntry
+    from app.store.tables import LogEntry
     from app.settings import Settings
 
     engine = TrustEngine.open(Settings(data_dir=sys.argv[1], database_url=sys.argv[2],

@@ -20,12 +20,11 @@ import pytest
 import uvicorn
 from sqlmodel import func, select
 
-from app import services
 from app.api.main import create_app
 from app.api.server import uvicorn_options
 from app.engine import TrustEngine
-from app.models import Record
 from app.settings import Settings
+from app.store.tables import Record
 from tests.app.test_cli import TRUSTSEAL
 
 PROBLEM = "application/problem+json"
@@ -196,8 +195,7 @@ def test_slowloris_upload_answered_408_and_connection_freed(slow_settings: Setti
 
 def test_slowloris_sign_body_stores_nothing(slow_settings: Settings) -> None:
     with serving(slow_settings) as srv:
-        with srv.engine.db.session() as session:
-            token = services.create_api_key(session, "signer", ["sign"]).token
+        token = srv.engine.store.create_api_key("signer", ["sign"]).token
         with socket.create_connection(("127.0.0.1", srv.port)) as s:
             started = time.monotonic()
             body = json.dumps({"text": "a post that arrives too slowly"}).encode()

@@ -20,19 +20,18 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from app import services
 from app.api.main import create_app
 from app.cache import ExpiringLru, VerdictCache
 from app.engine import TrustEngine
-from app.log_audit import audit_log
 from app.observability import DEGRADED
-from app.pinning import receipt_keys_from_document
 from app.ratelimit import RateLimited, RateLimiter, SweptMemoryStorage
-from app.receipts import verify_receipt
 from app.redis_state import RedisLink
 from app.settings import Settings
+from app.store.audit import audit_log
 from detectors.spam import SHIPPED_DIR
 from signing.errors import VerificationError
+from signing.pinning import receipt_keys_from_document
+from signing.receipts import verify_receipt
 from tests.app.conftest import auth
 from tests.app.test_cli import run
 from tests.conftest import FaultFigures
@@ -152,8 +151,7 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, database_url: s
         limited = c.post("/v1/verify", json={"sha256": "1" * 64})
         assert limited.headers["content-type"].startswith("application/problem+json")
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        with eng.db.session() as s:
-            token = services.create_api_key(s, "k", ["sign"]).token
+        token = eng.store.create_api_key("k", ["sign"]).token
         signs = [
             c.post("/v1/sign", json={"text": f"t{i}"}, headers=auth(token)).status_code
             for i in range(3)
@@ -253,8 +251,7 @@ def test_redis_outage_is_served_degraded_and_recovers(
     probe = redis.Redis(port=own_redis.port)
     with TestClient(create_app(settings)) as c:
         engine: TrustEngine = c.app.state.engine  # type: ignore[attr-defined]
-        with engine.db.session() as s:
-            signer = auth(services.create_api_key(s, "signer", ["sign"]).token)
+        signer = auth(engine.store.create_api_key("signer", ["sign"]).token)
 
         def sign(text: str) -> str:
             r = c.post("/v1/sign", json={"text": text}, headers=signer)
@@ -562,8 +559,7 @@ def test_scope_table(client: TestClient, engine: TrustEngine, method, path, body
     for scope, status in expected.items():
         headers = {}
         if scope is not None:
-            with engine.db.session() as s:
-                headers = auth(services.create_api_key(s, f"k-{scope}", [scope]).token)
+            headers = auth(engine.store.create_api_key(f"k-{scope}", [scope]).token)
         payload = dict(body)
         if path == "/v1/publishers" and scope:
             payload["name"] = f"P-{scope}"

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.db import Database
-from app.log_audit import LogAudit, audit_log
+from app.store.audit import LogAudit, audit_log
+from app.store.database import Database
 from tests.app.test_cli import TRUSTSEAL, run
 from tests.conftest import FaultFigures
 

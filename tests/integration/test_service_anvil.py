@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import select
 
 from app.engine import TrustEngine
-from app.log_audit import audit_log
-from app.models import AnchorRow
 from app.settings import Settings
+from app.store.audit import audit_log
+from app.store.tables import AnchorRow
 from tests.app.test_cli import run
 from tests.conftest import FaultFigures
 from tests.integration.conftest import DEV_KEY, Anvil

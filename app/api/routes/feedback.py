@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from app import services
 from app.api.deps import EngineDep, ModerateKeyDep
 from app.api.schemas import FeedbackRequest
 
@@ -17,10 +16,9 @@ router = APIRouter(tags=["feedback"])
 @router.post("/v1/feedback", status_code=201, summary="Label a text spam or ham")
 async def feedback(body: FeedbackRequest, engine: EngineDep, key: ModerateKeyDep) -> dict[str, Any]:
     def store() -> dict[str, Any]:
-        with engine.db.session() as s:
-            row = services.add_label(
-                s, text=body.text, label=body.label, item_id=body.id, api_key_id=key.id
-            )
-            return {"id": row.id, "sha256": row.sha256, "label": row.label}
+        row = engine.store.add_label(
+            text=body.text, label=body.label, item_id=body.id, api_key_id=key.id
+        )
+        return {"id": row.id, "sha256": row.sha256, "label": row.label}
 
     return await run_in_threadpool(store)

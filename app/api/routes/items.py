@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 
-from app import services
 from app.api.deps import EngineDep
 from app.api.schemas import SHA256_PATTERN
 from app.engine import TrustEngine
@@ -25,15 +24,12 @@ async def get_item(
 
 
 def _item(engine: TrustEngine, sha256: str) -> dict[str, Any]:
-    with engine.db.session() as s:
-        item = services.get_item(s, sha256)
-        if item is None:
-            raise NotFound("no item with this digest")
-        records = services.records_for(s, sha256)
-        entries = {r.id: services.log_entry_for(s, r.id) for r in records if r.id is not None}
+    item = engine.store.item_view(sha256)
+    if item is None:
+        raise NotFound("no item with this digest")
     out_records = []
-    for r in records:
-        entry = entries.get(r.id) if r.id is not None else None
+    for r in item.records:
+        entry = r.entry
         out_records.append(
             {
                 "envelope": json.loads(r.envelope),

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from app.api.deps import EngineDep
 from app.api.schemas import SHA256_PATTERN
 from app.errors import Conflict, InvalidInput
-from app.log import MAX_TREE_SIZE
+from app.store.log import MAX_TREE_SIZE
 from signing.checkpoint import Checkpoint, sign_checkpoint
 from signing.merkle import EMPTY_ROOT
 

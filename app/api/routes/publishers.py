@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from app import services
 from app.api.deps import AdminKeyDep, EngineDep
 from app.api.schemas import PublisherRequest
-from app.models import Publisher
+from app.store.tables import Publisher
 
 router = APIRouter(tags=["publishers"])
 
@@ -27,14 +26,11 @@ def publisher_doc(p: Publisher) -> dict[str, Any]:
 
 @router.post("/v1/publishers", status_code=201, summary="Register a publisher")
 async def register(body: PublisherRequest, engine: EngineDep, _key: AdminKeyDep) -> dict[str, Any]:
-    def run() -> Publisher:
-        with engine.db.session() as s:
-            return services.register_publisher(s, body.name, body.public_key)
-
-    return publisher_doc(await run_in_threadpool(run))
+    return publisher_doc(
+        await run_in_threadpool(engine.store.register_publisher, body.name, body.public_key)
+    )
 
 
 @router.get("/v1/publishers", summary="List publishers")
 def list_all(engine: EngineDep) -> list[dict[str, Any]]:
-    with engine.db.session() as s:
-        return [publisher_doc(p) for p in services.list_publishers(s)]
+    return [publisher_doc(p) for p in engine.store.list_publishers()]

@@ -12,7 +12,7 @@ from app.api.deps import EngineDep, SignKeyDep
 from app.api.schemas import SignRequest
 from app.engine import TrustEngine
 from app.errors import Forbidden
-from app.models import Publisher
+from app.store.tables import Publisher
 from signing.canonical import b64encode
 
 router = APIRouter(tags=["sign"])
@@ -57,7 +57,4 @@ async def sign(request: Request, engine: EngineDep, key: SignKeyDep) -> dict[str
 
 
 def _publisher_of(engine: TrustEngine, publisher_id: int | None) -> Publisher | None:
-    if publisher_id is None:
-        return None
-    with engine.db.session() as s:
-        return s.get(Publisher, publisher_id)
+    return engine.store.publisher(publisher_id)

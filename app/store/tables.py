@@ -145,3 +145,17 @@ class Label(SQLModel, table=True):
     item_id: str | None = Field(default=None, max_length=200)
     api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# SQLAlchemy Core handles on the tables, for the queries that need no ORM objects;
+# declared here once.
+PUBLISHERS = Publisher.__table__  # type: ignore[attr-defined]
+API_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+ITEMS = Item.__table__  # type: ignore[attr-defined]
+RECORDS = Record.__table__  # type: ignore[attr-defined]
+ENTRIES = LogEntry.__table__  # type: ignore[attr-defined]
+NODES = TreeNode.__table__  # type: ignore[attr-defined]
+CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
+ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
+STATE = ServiceState.__table__  # type: ignore[attr-defined]
+LABELS = Label.__table__  # type: ignore[attr-defined]

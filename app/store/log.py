@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.db import Database
 from app.errors import NotFound
-from app.models import AnchorRow, CheckpointRow, LogEntry, Record, ServiceState, TreeNode
+from app.store.database import Database
+from app.store.tables import ANCHORS, CHECKPOINTS, ENTRIES, NODES, RECORDS, STATE
 from signing.anchor import AnchorRecord
 from signing.bundle import make_bundle
 from signing.checkpoint import Checkpoint, sign_checkpoint
@@ -29,12 +29,6 @@ from signing.merkle import Coord, NodeCache, TreeAppender, consistency_proof, in
 from signing.note import NoteSigner
 
 LOCK_KEY = 0x7275_7374  # advisory lock id of the sequencer
-NODES = TreeNode.__table__  # type: ignore[attr-defined]
-ENTRIES = LogEntry.__table__  # type: ignore[attr-defined]
-CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
-STATE = ServiceState.__table__  # type: ignore[attr-defined]
-RECORDS = Record.__table__  # type: ignore[attr-defined]
-ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 NODES_BY_ID = select(NODES.c.id, NODES.c.hash).where(
     NODES.c.id.in_(bindparam("ids", expanding=True))
 )

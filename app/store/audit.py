@@ -14,12 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.db import Database
-from app.models import CheckpointRow, LogEntry, Record
-
-ENTRIES = LogEntry.__table__  # type: ignore[attr-defined]
-RECORDS = Record.__table__  # type: ignore[attr-defined]
-CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
+from app.store.database import Database
+from app.store.tables import CHECKPOINTS, ENTRIES, RECORDS
 
 
 @dataclass(frozen=True)
