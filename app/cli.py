@@ -554,8 +554,8 @@ def label(
     as_label: Annotated[str | None, typer.Option("--label", help="spam or ham")] = None,
 ) -> None:
     """Store moderator decisions (spam/ham) for retraining with 'trustseal train'."""
+    from app.batch.inputs import read_lines
     from app.errors import classify
-    from app.inputs import read_lines
 
     if (input_path is None) == (text is None):
         fail("give an INPUT file or --text with --label")
@@ -647,7 +647,7 @@ def evaluate(
 
 
 def _extra_labels(path: Path | None) -> list[tuple[str, str]]:
-    from app.inputs import read_lines
+    from app.batch.inputs import read_lines
 
     if path is None:
         return []

@@ -23,10 +23,10 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from app.batching import MicroBatcher
-from app.campaign_redis import RedisCampaignStorage
 from app.observability import MODEL_LATENCY
-from app.redis_state import REDIS_ERRORS, RedisLink
 from app.settings import Settings
+from app.state.campaign_store import RedisCampaignStorage
+from app.state.redis_link import REDIS_ERRORS, RedisLink
 from detectors.campaign import (
     CampaignEvidence,
     CampaignIndex,

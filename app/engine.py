@@ -13,14 +13,14 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from app.anchoring import Anchorer
-from app.cache import VerdictCache
 from app.content import ContentAnalyzer
 from app.errors import Conflict, PayloadTooLarge
 from app.observability import DEGRADED, VERDICTS
 from app.policy import Evidence, Policy, PolicyConfig
-from app.ratelimit import RateLimiter
-from app.redis_state import RedisLink
 from app.settings import Settings
+from app.state.ratelimit import RateLimiter
+from app.state.redis_link import RedisLink
+from app.state.verdict_cache import VerdictCache
 from app.store import Store, anchors, parse_public_key
 from app.store.database import Database
 from app.store.log import TransparencyLog

@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.ratelimit import RateLimited
+from app.state.ratelimit import RateLimited
 
 VERIFY_PATH = "/v1/verify"
 MAX_BODY = 256  # {"sha256": "..."} with generous whitespace

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.errors import EXPECTED, classify
-from app.ratelimit import RateLimited
+from app.state.ratelimit import RateLimited
 
 log = logging.getLogger("trustseal.api")
 PROBLEM_TYPE = "application/problem+json"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.inputs import read_lines
+from app.batch.inputs import read_lines
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

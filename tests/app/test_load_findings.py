@@ -17,8 +17,8 @@ import redis
 import uvicorn
 
 from app.api.main import create_app
-from app.campaign_redis import RedisCampaignStorage
 from app.settings import Settings
+from app.state.campaign_store import RedisCampaignStorage
 from detectors.campaign import CampaignIndex
 
 

@@ -21,12 +21,12 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from app.cache import ExpiringLru, VerdictCache
 from app.engine import TrustEngine
 from app.observability import DEGRADED
-from app.ratelimit import RateLimited, RateLimiter, SweptMemoryStorage
-from app.redis_state import RedisLink
 from app.settings import Settings
+from app.state.ratelimit import RateLimited, RateLimiter, SweptMemoryStorage
+from app.state.redis_link import RedisLink
+from app.state.verdict_cache import ExpiringLru, VerdictCache
 from app.store.audit import audit_log
 from detectors.spam import SHIPPED_DIR
 from signing.errors import VerificationError
@@ -117,7 +117,7 @@ def test_cache_keyed_by_policy_and_model(tmp_path: Path) -> None:
 
 def test_expiring_lru_bounds_expiry_and_drops(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr("app.cache.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("app.state.verdict_cache.time.monotonic", lambda: now[0])
     lru: ExpiringLru[int] = ExpiringLru(max_items=2)
     lru.put("a|x", 1, ttl=10)
     lru.put("b|x", 2, ttl=10)
@@ -177,7 +177,7 @@ def test_in_process_limits_start_no_threads_and_sweep_expired_counters(
             limiter.hit("2/second", "ip", "eager")
     assert len(storage.storage) > 30
     now = [time.monotonic() + 3600]  # an hour on: every counter has expired
-    monkeypatch.setattr("app.ratelimit.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("app.state.ratelimit.time.monotonic", lambda: now[0])
     real_time = time.time
     monkeypatch.setattr("limits.storage.memory.time.time", lambda: real_time() + 3600)
     limiter.hit("1000/minute", "ip", "late")  # the next write sweeps

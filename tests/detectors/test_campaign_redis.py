@@ -10,7 +10,7 @@ import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.campaign_redis import RedisCampaignStorage
+from app.state.campaign_store import RedisCampaignStorage
 from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
 from tests.detectors.conftest import CAMPAIGN, UNRELATED
 

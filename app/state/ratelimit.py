@@ -31,7 +31,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from app.errors import AppError
-from app.redis_state import REDIS_ERRORS, RedisLink
+from app.state.redis_link import REDIS_ERRORS, RedisLink
 
 
 class RateLimited(AppError):

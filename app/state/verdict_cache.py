@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 import redis
 from redis.exceptions import NoScriptError
 
-from app.redis_state import REDIS_ERRORS, RedisLink
+from app.state.redis_link import REDIS_ERRORS, RedisLink
 
 log = logging.getLogger("trustseal.cache")
 
