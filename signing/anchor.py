@@ -31,6 +31,25 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from signing.errors import ChainUnavailable, MalformedContent, SigningError, VerificationError
 
+__all__ = [
+    "ANCHORED_EVENT",
+    "ANCHORED_TOPIC",
+    "DEFAULT_TIMEOUT",
+    "DEVELOPMENT_CHAIN_IDS",
+    "REANCHOR_CODES",
+    "AnchorCode",
+    "AnchorEvidence",
+    "AnchorPending",
+    "AnchorRecord",
+    "AnchorStatus",
+    "ChainClient",
+    "ChainRejected",
+    "is_development_chain",
+    "load_contract_artifact",
+    "origin_hash",
+    "verify_anchor",
+]
+
 #: anvil / hardhat, geth --dev / ganache, and eth-tester's EthereumTesterProvider ("web3py").
 DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337, 0x776562337079})
 

@@ -24,6 +24,16 @@ from signing.note import NoteVerifier
 from signing.records import KeyResolver, RecordEvidence, parse_envelope, record_leaf_hash
 from signing.records import verify_record as check_record
 
+__all__ = [
+    "BUNDLE_TYPE",
+    "CLOCK_SKEW",
+    "BundleEvidence",
+    "PinnedKeys",
+    "make_bundle",
+    "parse_bundle",
+    "verify_bundle",
+]
+
 BUNDLE_TYPE = "trustseal.proof/v1"
 CLOCK_SKEW = timedelta(minutes=5)
 

@@ -25,6 +25,18 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from signing.errors import KeyStoreError
 
+__all__ = [
+    "ALGORITHMS",
+    "C2PA_SIGNER_EKUS",
+    "CLOCK_SKEW",
+    "DOCUMENT_SIGNING",
+    "ROOT_LIFETIME",
+    "SIGNER_LIFETIME",
+    "C2paSigningMaterial",
+    "create_or_load_local_chain",
+    "load_operator_chain",
+]
+
 ALGORITHMS = ("es256", "ed25519")
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 C2PA_SIGNER_EKUS = frozenset(

@@ -26,6 +26,25 @@ from signing.errors import (
 )
 from signing.media import normalize_media_type
 
+__all__ = [
+    "ABSENT",
+    "CLAIMS_LABEL",
+    "INVALID",
+    "REMOTE_NOT_FETCHED",
+    "SIDECAR_MEDIA_TYPES",
+    "SIGNABLE_MEDIA_TYPES",
+    "SOFTWARE_AGENT",
+    "TRUSTED",
+    "VALID",
+    "C2paEvidence",
+    "C2paMedia",
+    "SignedMedia",
+    "c2pa_settings",
+    "new_context",
+    "normalize_media_type",
+    "readable_media_types",
+]
+
 SOFTWARE_AGENT = "TrustSeal"
 CLAIMS_LABEL = "org.trustseal.claims"
 REMOTE_NOT_FETCHED = "manifest.remote.notFetched"

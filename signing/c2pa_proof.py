@@ -35,6 +35,15 @@ from signing.c2pa_media import (
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
 from signing.media import normalize_media_type
 
+__all__ = [
+    "PROOF_LABEL",
+    "PROOF_MEDIA_TYPES",
+    "AttachedProof",
+    "active_manifest_label",
+    "attach_proof",
+    "read_attached_proof",
+]
+
 PROOF_LABEL = "org.trustseal.proof"
 PROOF_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/avif", "video/mp4"})
 _HARD_BINDING_PREFIX = "c2pa.hash."

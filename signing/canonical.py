@@ -12,6 +12,15 @@ from nacl.signing import SigningKey, VerifyKey
 
 from signing.errors import MalformedContent, VerificationError
 
+__all__ = [
+    "b64decode",
+    "b64encode",
+    "canonical_json",
+    "sign_canonical",
+    "verify_canonical",
+    "verify_signature",
+]
+
 _INT_LIMIT = 2**53  # RFC 8785 numbers are IEEE doubles: integers must be exact
 _ENCODE = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")

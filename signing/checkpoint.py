@@ -22,6 +22,15 @@ from signing.lru import Lru
 from signing.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from signing.note import NoteSigner, NoteVerifier, open_note, sign_note
 
+__all__ = [
+    "MAX_TREE_SIZE",
+    "Checkpoint",
+    "CheckpointVerifier",
+    "check_consistent",
+    "sign_checkpoint",
+    "verify_checkpoint",
+]
+
 MAX_TREE_SIZE = (1 << 64) - 1
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 

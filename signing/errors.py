@@ -6,6 +6,15 @@ configuration. Callers misusing the API get plain ``ValueError``/``TypeError``.
 
 from __future__ import annotations
 
+__all__ = [
+    "ChainUnavailable",
+    "KeyStoreError",
+    "MalformedContent",
+    "SigningError",
+    "UnsupportedMediaType",
+    "VerificationError",
+]
+
 
 class SigningError(Exception):
     """Base class for every error raised by :mod:`signing`."""

@@ -18,6 +18,8 @@ from nacl.signing import SigningKey, VerifyKey
 from signing.canonical import b64encode
 from signing.errors import KeyStoreError
 
+__all__ = ["PURPOSES", "Ed25519Key", "KeyRing", "key_id_for", "write_private"]
+
 PURPOSES = ("record", "receipt", "checkpoint")
 
 

@@ -17,6 +17,14 @@ from PIL import Image
 
 from signing.errors import MalformedContent, UnsupportedMediaType
 
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "SNIFFABLE_MEDIA_TYPES",
+    "check_structure",
+    "normalize_media_type",
+    "sniff_media_type",
+]
+
 DEFAULT_MAX_PIXELS = 64_000_000
 
 _ALIASES = {

@@ -22,6 +22,29 @@ from typing import Protocol
 from signing.errors import VerificationError
 from signing.lru import Lru
 
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "AppendResult",
+    "Coord",
+    "InMemoryNodeStore",
+    "NodeCache",
+    "NodeEntry",
+    "NodeReader",
+    "TreeAppender",
+    "compact_range_coords",
+    "consistency_proof",
+    "inclusion_proof",
+    "is_complete",
+    "leaf_hash",
+    "node_hash",
+    "root_from_inclusion_proof",
+    "root_from_range",
+    "tree_root",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 

@@ -20,6 +20,20 @@ from nacl.signing import SigningKey, VerifyKey
 
 from signing.errors import MalformedContent, VerificationError
 
+__all__ = [
+    "ALG_ED25519",
+    "MAX_NOTE_BYTES",
+    "MAX_SIGNATURES",
+    "SIG_PREFIX",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
+    "is_valid_name",
+    "key_hash",
+    "open_note",
+    "sign_note",
+]
+
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "
 MAX_SIGNATURES = 100

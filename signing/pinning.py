@@ -14,6 +14,13 @@ from signing.errors import MalformedContent
 from signing.note import NoteVerifier
 from signing.records import KeyOwner, sha256_hex
 
+__all__ = [
+    "SERVICE_NAME",
+    "pinned_keys_from_document",
+    "receipt_keys_from_document",
+    "verify_bundle_file",
+]
+
 SERVICE_NAME = "TrustSeal service"
 
 

@@ -11,6 +11,8 @@ from signing.canonical import sign_canonical, verify_canonical
 from signing.errors import MalformedContent, VerificationError
 from signing.keys import Ed25519Key
 
+__all__ = ["sign_verdict", "verify_receipt"]
+
 
 def sign_verdict(doc: Mapping[str, Any], key: Ed25519Key) -> dict[str, Any]:
     """Return ``doc`` with a ``receipt`` over everything else in it."""

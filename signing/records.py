@@ -22,6 +22,20 @@ from signing.errors import MalformedContent, VerificationError
 from signing.keys import Ed25519Key
 from signing.merkle import leaf_hash
 
+__all__ = [
+    "RECORD_TYPE",
+    "KeyOwner",
+    "KeyResolver",
+    "RecordEvidence",
+    "build_record",
+    "parse_envelope",
+    "parse_record",
+    "record_leaf_hash",
+    "sha256_hex",
+    "sign_record",
+    "verify_record",
+]
+
 RECORD_TYPE = "trustseal.record/v1"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIRED = {"type": str, "sha256": str, "media_type": str, "key_id": str, "signed_at": str}
