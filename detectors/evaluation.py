@@ -12,15 +12,13 @@ from __future__ import annotations
 import random
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from detectors.data import (
     YOUTUBE_FILES,
@@ -30,31 +28,22 @@ from detectors.data import (
     drop_near_duplicates,
     load_corpus,
 )
+from detectors.embedder import Embedder, load_base_model
+from detectors.metrics import Scores, scores
 from detectors.spam import SpamClassifier
-
-if TYPE_CHECKING:
-    from detectors.embedder import Embedder
-    from detectors.training import TrainConfig
+from detectors.training import TrainConfig, fit_classifier, train_model
 
 __all__ = [
     "GroupResult",
-    "Scores",
+    "TfidfBaseline",
+    "compare_on_split",
     "eval_main",
     "evaluate_recipe",
     "render_table",
-    "score_model",
     "tfidf_baseline",
     "video_folds",
     "within_video_cv",
 ]
-
-
-@dataclass(frozen=True)
-class Scores:
-    f1: float
-    precision: float
-    recall: float
-    roc_auc: float | None
 
 
 @dataclass(frozen=True)
@@ -65,24 +54,6 @@ class GroupResult:
     removed_duplicates: int
     trustseal: Scores
     baseline: Scores
-
-
-def scores(labels: Sequence[int], probs: Sequence[float], threshold: float = 0.5) -> Scores:
-    y = np.asarray(labels)
-    p = np.asarray(probs)
-    pred = (p >= threshold).astype(int)
-    auc = float(roc_auc_score(y, p)) if len(set(y.tolist())) == 2 else None
-    return Scores(
-        f1=float(f1_score(y, pred, zero_division=0)),
-        precision=float(precision_score(y, pred, zero_division=0)),
-        recall=float(recall_score(y, pred, zero_division=0)),
-        roc_auc=auc,
-    )
-
-
-def score_model(clf: SpamClassifier, items: Sequence[Example]) -> dict[str, float | None]:
-    probs = clf.predict_normalized([ex.text for ex in items])
-    return asdict(scores([ex.label for ex in items], probs.tolist(), clf.threshold))
 
 
 class TfidfBaseline:
@@ -133,19 +104,11 @@ def compare_on_split(
     return out
 
 
-def _recipe(config: object | None) -> TrainConfig:
-    from detectors.training import TrainConfig
-
-    return config if isinstance(config, TrainConfig) else TrainConfig()
-
-
-def _shared_embedder(cfg: TrainConfig, given: object | None = None) -> Embedder | None:
+def _shared_embedder(cfg: TrainConfig, given: Embedder | None = None) -> Embedder | None:
     """One embedding cache for every fold of a frozen recipe (``None`` when fine-tuning)."""
-    from detectors.embedder import Embedder, load_base_model
-
     if cfg.finetune is not None:
         return None
-    if isinstance(given, Embedder):
+    if given is not None:
         return given
     return Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
 
@@ -153,10 +116,10 @@ def _shared_embedder(cfg: TrainConfig, given: object | None = None) -> Embedder 
 def evaluate_recipe(
     data_dir: Path,
     *,
-    config: object | None = None,
+    config: TrainConfig | None = None,
     videos: Sequence[str] = tuple(YOUTUBE_FILES),
     final_model_dir: Path | None = None,
-    embedder: object | None = None,
+    embedder: Embedder | None = None,
 ) -> list[GroupResult]:
     """The full protocol: leave-one-video-out retraining plus the fixed hold-outs.
 
@@ -165,9 +128,7 @@ def evaluate_recipe(
     the recipe is retrained on it. ``embedder`` (frozen recipes only) replaces the shared
     embedding cache, e.g. one already filled.
     """
-    from detectors.training import train_model
-
-    cfg = _recipe(config)
+    cfg = config or TrainConfig()
     shared = _shared_embedder(cfg, embedder)
     corpus = load_corpus(data_dir)
     results: list[GroupResult] = []
@@ -197,7 +158,7 @@ def within_video_cv(
     *,
     folds: int = 5,
     videos: Sequence[str] = tuple(YOUTUBE_FILES),
-    config: object | None = None,
+    config: TrainConfig | None = None,
 ) -> list[GroupResult]:
     """A ceiling for the per-video numbers: each video scored with its own comments known.
 
@@ -207,9 +168,7 @@ def within_video_cv(
     out-of-fold predictions give one row per video (group ``youtube-<video>-in-video``).
     This is a diagnostic of what the recipe and the labels allow, not a held-out score.
     """
-    from detectors.training import fit_classifier
-
-    cfg = _recipe(config)
+    cfg = config or TrainConfig()
     shared = _shared_embedder(cfg)
     corpus = load_corpus(data_dir)
     results: list[GroupResult] = []

@@ -16,6 +16,7 @@ from detectors.data import Example, build_splits, load_corpus, load_extra_labels
 from detectors.embedder import BASE_MODEL_NAME, Embedder, load_base_model
 from detectors.errors import TrainingDataError
 from detectors.finetune import FinetuneConfig, finetune_encoder
+from detectors.metrics import score_model
 from detectors.spam import (
     LENGTH_CUT,
     Head,
@@ -26,7 +27,7 @@ from detectors.spam import (
     weights_version,
 )
 
-__all__ = ["TrainConfig", "fit_classifier", "train_main", "train_model"]
+__all__ = ["TrainConfig", "fit_classifier", "save_model", "train_main", "train_model"]
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,6 @@ def train_main(
     Held-out sets of the shared corpora stay out of training and are scored afterwards;
     the returned dict holds the model version, the training counts and that evaluation.
     """
-    from detectors.evaluation import score_model
-
     extra = load_extra_labels(extra_labels) if extra_labels is not None else []
     tests: dict[str, list[Example]] = {}
     train: list[Example] = []

@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from detectors.evaluation import render_table, scores
+from detectors.evaluation import render_table
+from detectors.metrics import scores
 from detectors.spam import SpamClassifier
 from detectors.training import train_main
 
