@@ -34,6 +34,7 @@ __all__ = [
     "minhash_of",
     "minhash_signatures",
     "shingles",
+    "smallest_ids",
 ]
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)

@@ -14,6 +14,8 @@ from detectors.errors import TrainingDataError
 from detectors.normalize import canonical_key, normalize_text
 
 __all__ = [
+    "SA_HELD_OUT_GROUPS",
+    "YOUTUBE_FILES",
     "Example",
     "Split",
     "build_splits",
@@ -21,6 +23,8 @@ __all__ = [
     "drop_near_duplicates",
     "load_corpus",
     "load_extra_labels",
+    "make_example",
+    "parse_label",
 ]
 
 YOUTUBE_FILES = {

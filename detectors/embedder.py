@@ -28,6 +28,7 @@ from detectors.errors import ModelUnavailable
 
 __all__ = [
     "BASE_MODEL_NAME",
+    "DIM",
     "PRECISIONS",
     "Embedder",
     "Precision",

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
-__all__ = ["CUE_NAMES", "cue_features", "hashed_features"]
+__all__ = ["CUE_NAMES", "N_HASH", "cue_features", "hashed_features"]
 
 N_HASH = 2**18
 _MAX_CHARS = 3000

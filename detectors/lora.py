@@ -16,7 +16,15 @@ from torch import nn
 
 from detectors.errors import ModelUnavailable
 
-__all__ = ["LoRALinear", "inject_lora", "load_adapter_merged", "lora_state", "save_adapter"]
+__all__ = [
+    "TARGETS",
+    "LoRALinear",
+    "inject_lora",
+    "load_adapter_merged",
+    "lora_state",
+    "save_adapter",
+    "unwrap_lora",
+]
 
 TARGETS = ("attention.self.query", "attention.self.value", "attention.output.dense")
 

@@ -26,7 +26,18 @@ from detectors.errors import ModelUnavailable
 from detectors.features import CUE_NAMES, N_HASH, cue_features, hashed_features
 from detectors.normalize import normalize_text
 
-__all__ = ["SHIPPED_DIR", "Head", "Heads", "SpamClassifier", "weights_version"]
+__all__ = [
+    "ARTIFACTS",
+    "LENGTH_CUT",
+    "N_SPARSE",
+    "SHIPPED_DIR",
+    "Head",
+    "Heads",
+    "SpamClassifier",
+    "sparse_matrix",
+    "stack_inputs",
+    "weights_version",
+]
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
 N_SPARSE = 2 * N_HASH + len(CUE_NAMES)
