@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, start the servers the tests need, then run lint, types and the whole test suite.
+# Set up, start the servers the tests need, then run lint, types, import contracts and the
+# whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,5 +9,9 @@ bash tools/ensure_node_tools.sh >/dev/null
 export HF_HUB_OFFLINE=1
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
+# One check per line: under set -e a failure before the last && of a list does not stop the
+# script. --no-cache: the graph builds in under a second, and no cache folder lands in the tree.
+echo "== import contracts" && .venv/bin/lint-imports --no-cache
+echo "== import cycles" && .venv/bin/python tools/check_import_cycles.py
 echo "== pytest" && .venv/bin/pytest -q "$@"
 echo "== browser extension" && bash browser-extension/run-tests.sh
