@@ -12,11 +12,11 @@ import redis
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
-from app.content import ContentAnalyzer
 from app.engine import TrustEngine
 from app.settings import Settings
 from app.state.campaign_store import RedisCampaignStorage
 from app.state.redis_link import RedisLink
+from app.verdict.content import ContentAnalyzer
 from detectors.campaign import CampaignIndex
 from signing.keys import Ed25519Key
 from tests.app.conftest import auth

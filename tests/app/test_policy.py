@@ -1,10 +1,11 @@
-"""Every row of the verdict policy table (app/policy.py and the README)."""
+"""Every row of the verdict policy table (app/verdict/rules.py, app/verdict/policy.py and
+the README)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.policy import Evidence, Policy, PolicyConfig
+from app.verdict import CampaignMembership, Evidence, Policy, PolicyConfig, SpamEvidence, Subject
 from signing.c2pa_media import C2paEvidence
 from signing.records import RecordEvidence
 
@@ -36,8 +37,14 @@ BROKEN = record(False, None, "record.signature.invalid")
 UNKNOWN = record(False, None, "record.key.unknown")
 
 
-def ev(**kw) -> Evidence:
-    return Evidence(SHA, "image/jpeg", 10, **kw)
+def ev(*, records=(), spam_probability=None, campaign=None, **kw) -> Evidence:
+    return Evidence(
+        Subject(SHA, "image/jpeg", 10),
+        records=tuple(records),
+        spam=SpamEvidence(spam_probability, "m") if spam_probability is not None else None,
+        campaign=CampaignMembership(None, campaign["size"]) if campaign else None,
+        **kw,
+    )
 
 
 ROWS = [
@@ -91,3 +98,27 @@ def test_version_names_the_configuration() -> None:
 def test_unattributed_record_is_never_named() -> None:
     decision = Policy().decide(ev(records=[UNKNOWN]))
     assert "not attributed" in " ".join(decision.reasons)
+
+
+def test_policy_table_is_rendered_from_the_rules() -> None:
+    import app.verdict.policy as policy_module
+    from app.verdict import policy_table
+    from tests.conftest import REPO
+
+    table = policy_table()
+    assert [line.split(" | ")[0] for line in table.splitlines()[2:]] == [
+        f"| {n}" for n in range(1, 9)
+    ]
+    assert table in (REPO / "README.md").read_text(encoding="utf-8")
+    assert table in (policy_module.__doc__ or "")
+
+
+def test_empty_policy_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one rule"):
+        Policy(rules=())
+
+
+def test_another_rule_list_is_another_policy_version() -> None:
+    from app.verdict.rules import DEFAULT_RULES
+
+    assert Policy(rules=DEFAULT_RULES[:-1]).version != Policy().version

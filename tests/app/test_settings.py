@@ -74,7 +74,7 @@ def test_chain_url_without_key_refused_in_one_line(tmp_path: Path) -> None:
 
 
 def test_spam_precision_reaches_the_classifier(tmp_path: Path) -> None:
-    from app.content import ContentAnalyzer
+    from app.verdict.content import ContentAnalyzer
 
     fp32 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="fp32"), None)
     bf16 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="bf16"), None)

@@ -78,9 +78,9 @@ def service_key_ids(engine: Any) -> dict[str, str]:
 def receipt_checker(engine: Any) -> Callable[[dict[str, Any]], bool]:
     """A function telling whether a verdict's receipt verifies under the engine's
     published receipt keys."""
-    from app.pinning import receipt_keys_from_document
-    from app.receipts import verify_receipt
     from signing.errors import MalformedContent, VerificationError
+    from signing.pinning import receipt_keys_from_document
+    from signing.receipts import verify_receipt
 
     keys = receipt_keys_from_document(engine.public_keys())
 
@@ -158,27 +158,20 @@ def publisher_record(
 
 def register_publisher(engine: Any, name: str, key: PublisherKey) -> Any:
     """Register a publisher's public key; returns what the signing calls take."""
-    from app import services
-
-    with engine.db.session() as s:
-        return services.register_publisher(s, name, key.public_b64)
+    return engine.store.register_publisher(name, key.public_b64)
 
 
 def store_record_directly(engine: Any, envelope: dict[str, Any], size: int) -> None:
     """Put a record in the store behind the engine's back (as a bad import would), and
     drop the engine's cached verdicts of that item."""
-    from app import services
-
     record = envelope["record"]
-    with engine.db.session() as s:
-        services.store_record(
-            s,
-            sha256=record["sha256"],
-            media_type=record["media_type"],
-            size=size,
-            envelope=envelope,
-            publisher_id=None,
-        )
+    engine.store.store_record(
+        sha256=record["sha256"],
+        media_type=record["media_type"],
+        size=size,
+        envelope=envelope,
+        publisher_id=None,
+    )
     engine.cache.invalidate([record["sha256"]])
 
 

@@ -1,0 +1,186 @@
+"""Attaching provenance: C2PA manifests for media, signed records for any bytes, each
+record queued for the transparency log; and proof bundles attached to signed content."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import Conflict, PayloadTooLarge
+from app.settings import Settings
+from app.state.verdict_cache import VerdictCache
+from app.store import Publisher, Store
+from app.store.log import TransparencyLog
+from app.verdict.pipeline import BINARY_TYPE, TEXT_TYPE, decode_text
+from app.verdict.service import text_bytes
+from signing.c2pa_media import SIGNABLE_MEDIA_TYPES
+from signing.c2pa_proof import PROOF_MEDIA_TYPES
+from signing.c2pa_workers import C2paWorkers
+from signing.errors import MalformedContent, UnsupportedMediaType
+from signing.keys import KeyRing
+from signing.media import check_structure, sniff_media_type
+from signing.records import (
+    KeyOwner,
+    build_record,
+    parse_envelope,
+    sha256_hex,
+    sign_record,
+    verify_record,
+)
+
+__all__ = ["SignResult", "SigningService"]
+
+
+@dataclass
+class SignResult:
+    sha256: str
+    media_type: str
+    size: int
+    envelope: dict[str, Any]
+    log_entry_id: int | None
+    c2pa_embedded: bool = False
+    content: bytes | None = None  # the signed bytes, when signing changed them
+    manifest: bytes | None = None  # a sidecar manifest, when asked for
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+            "size": self.size,
+            "c2pa": {"embedded": self.c2pa_embedded, "sidecar": self.manifest is not None},
+            "record": self.envelope,
+            "log": {"entry": self.log_entry_id, "status": "queued"},
+        }
+
+
+class SigningService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        log: TransparencyLog,
+        keys: KeyRing,
+        c2pa_workers: C2paWorkers,
+        cache: VerdictCache,
+        resolve_key: Callable[[str], KeyOwner | None],
+    ):
+        self.settings = settings
+        self.store = store
+        self.log = log
+        self.keys = keys
+        self.c2pa_workers = c2pa_workers
+        self.cache = cache
+        self.resolve_key = resolve_key
+
+    def sign_bytes(
+        self,
+        data: bytes,
+        *,
+        publisher: Publisher | None = None,
+        sidecar: bool = False,
+        title: str | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> SignResult:
+        """Attach provenance: C2PA for media that can carry it, a signed record always."""
+        if len(data) > self.settings.max_upload_bytes:
+            raise PayloadTooLarge(f"content is larger than {self.settings.max_upload_bytes} bytes")
+        media_type = self.media_type(data)
+        content, manifest, embedded, label = data, None, False, None
+        if media_type in SIGNABLE_MEDIA_TYPES:
+            check_structure(data, media_type)
+            signed, label = self.c2pa_workers.sign(
+                data, media_type, title=title, sidecar=sidecar, claims=claims
+            )
+            content, manifest, embedded = signed.data, signed.manifest, not sidecar
+        record_claims = dict(claims or {})
+        if embedded or manifest is not None:
+            record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"
+        if embedded:
+            record_claims["c2pa_manifest"] = label
+        result = self._record(content, media_type, publisher, record_claims)
+        result.c2pa_embedded = embedded
+        result.manifest = manifest
+        result.content = content if embedded else None
+        return result
+
+    def sign_text(
+        self, text: str, *, publisher: Publisher | None = None, claims: dict[str, Any] | None = None
+    ) -> SignResult:
+        data = text_bytes(text, self.settings.max_text_chars)
+        return self._record(data, TEXT_TYPE, publisher, dict(claims or {}))
+
+    def submit_record(self, envelope: Any, publisher: Publisher) -> SignResult:
+        """Store a record that a registered publisher signed with its own key."""
+        record, _ = parse_envelope(envelope)
+        if record["key_id"] != publisher.key_id:
+            raise MalformedContent("record is not signed with this publisher's registered key")
+        ev = verify_record(envelope, self.resolve_key)
+        if not ev.valid:
+            raise MalformedContent(f"record does not verify ({', '.join(ev.codes)})")
+        size = record.get("claims", {}).get("size", 0)
+        _, entry = self.store.store_record(
+            sha256=record["sha256"],
+            media_type=record["media_type"],
+            size=size if isinstance(size, int) else 0,
+            envelope=envelope,
+            publisher_id=publisher.id,
+        )
+        self.cache.invalidate([record["sha256"]])
+        return SignResult(record["sha256"], record["media_type"], 0, envelope, entry.id)
+
+    def attach_proof(self, data: bytes) -> bytes:
+        """The file with its proof bundle in a C2PA update manifest."""
+        media_type = self.media_type(data)
+        if media_type not in PROOF_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"a proof can be attached to {', '.join(sorted(PROOF_MEDIA_TYPES))}, "
+                f"not {media_type}"
+            )
+        bundle = self.sealed_bundle(sha256_hex(data))
+        return self.c2pa_workers.attach_proof(data, media_type, bundle)
+
+    def attach_text_proof(self, text: str) -> dict[str, Any]:
+        """The text's record envelope with its proof bundle beside the signature."""
+        bundle = self.sealed_bundle(sha256_hex(text_bytes(text, self.settings.max_text_chars)))
+        return {**bundle["envelope"], "proof": bundle}
+
+    def sealed_bundle(self, sha256: str) -> dict[str, Any]:
+        """The item's proof bundle, sequencing pending entries first."""
+        self.log.sequence_all()
+        bundle = self.log.bundle_for(sha256)
+        if bundle is None:
+            raise Conflict("the item's log entry is not yet in a signed checkpoint")
+        return bundle
+
+    @staticmethod
+    def media_type(data: bytes) -> str:
+        if not data:
+            raise MalformedContent("content is empty")
+        sniffed = sniff_media_type(data)
+        if sniffed is not None:
+            return sniffed
+        return TEXT_TYPE if decode_text(data) is not None else BINARY_TYPE
+
+    def _record(
+        self, data: bytes, media_type: str, publisher: Publisher | None, claims: dict[str, Any]
+    ) -> SignResult:
+        key = self.keys.current("record")
+        sha = sha256_hex(data)
+        record = build_record(
+            sha256=sha,
+            media_type=media_type,
+            key=key,
+            publisher=publisher.name if publisher else None,
+            claims=claims,
+        )
+        envelope = sign_record(record, key)
+        _, entry = self.store.store_record(
+            sha256=sha,
+            media_type=media_type,
+            size=len(data),
+            envelope=envelope,
+            publisher_id=publisher.id if publisher else None,
+        )
+        self.cache.invalidate([sha])
+        return SignResult(sha, media_type, len(data), envelope, entry.id)

@@ -1,0 +1,207 @@
+"""The one collection pipeline: every request (bytes, text, digest, or a batch of them)
+becomes typed evidence through the same numbered steps.
+
+  (1) identify: digest, sniffed media type, size → :class:`Subject`
+  (2) C2PA: media that c2pa reads is validated in a worker process, started first
+  (3) records: the item's stored records, verified, with log inclusion and anchor
+      (read while (2) runs)
+  (4) attached proof: a file carrying its own proof bundle is answered from it, and
+      the records of (3) are not used
+  (5) structure: media without a manifest must still parse as its type
+  (6) content: spam probability and campaign membership of texts, a batch's texts in
+      one model call
+  (7) notes: what a digest-only check cannot see
+
+Each step is a collector (:mod:`app.verdict.collectors`); this module only orders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.store import Store
+from app.verdict.collectors import (
+    AttachedProofCollector,
+    C2paCollector,
+    ContentCollector,
+    RecordCollector,
+    RecordFindings,
+)
+from app.verdict.evidence import CampaignMembership, Evidence, SpamEvidence, Subject
+from app.verdict.vocabulary import C2paState
+from signing.c2pa_media import C2paEvidence, normalize_media_type, readable_media_types
+from signing.errors import UnsupportedMediaType
+from signing.media import check_structure, sniff_media_type
+
+__all__ = [
+    "TEXT_TYPE",
+    "BytesRequest",
+    "CollectionPipeline",
+    "DigestRequest",
+    "Request",
+    "TextRequest",
+    "decode_text",
+]
+
+TEXT_TYPE = "text/plain; charset=utf-8"
+BINARY_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class BytesRequest:
+    """Content as uploaded, with an optional sidecar manifest."""
+
+    data: bytes
+    sha256: str
+    sidecar: bytes | None = None
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    """A text post; ``item_id`` is the platform's own id, counted in campaigns."""
+
+    text: str
+    sha256: str
+    size: int
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """Only a digest: the service answers from what it holds about it."""
+
+    sha256: str
+
+
+Request = BytesRequest | TextRequest | DigestRequest
+
+
+def decode_text(data: bytes) -> str | None:
+    """``data`` as text when it is printable UTF-8, else None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\n\r\t" for c in text[:4096]) else None
+
+
+class CollectionPipeline:
+    def __init__(
+        self,
+        *,
+        c2pa: C2paCollector,
+        records: RecordCollector,
+        attached: AttachedProofCollector,
+        content: ContentCollector,
+        store: Store,
+    ):
+        self.c2pa = c2pa
+        self.records = records
+        self.attached = attached
+        self.content = content
+        self.store = store
+
+    def collect(self, request: Request) -> Evidence:
+        return self.collect_many([request])[0]
+
+    def collect_many(self, requests: Sequence[Request]) -> list[Evidence]:
+        """Evidence for each request, in order. Texts (including uploads that turn out to
+        be text) share steps (3) and (6); media and digests go one by one."""
+        out: list[Evidence | None] = [None] * len(requests)
+        texts: list[tuple[int, TextRequest]] = []
+        for i, request in enumerate(requests):
+            if isinstance(request, TextRequest):
+                texts.append((i, request))
+            elif isinstance(request, DigestRequest):
+                out[i] = self._digest(request)
+            else:
+                as_text = self._bytes(request)
+                if isinstance(as_text, TextRequest):
+                    texts.append((i, as_text))
+                else:
+                    out[i] = as_text
+        if texts:
+            for (i, _), ev in zip(texts, self._texts([t for _, t in texts]), strict=True):
+                out[i] = ev
+        return [ev for ev in out if ev is not None]
+
+    # --- the steps, by kind of request --------------------------------------------
+
+    def _bytes(self, request: BytesRequest) -> Evidence | TextRequest:
+        data, sha = request.data, request.sha256
+        # (1) identify
+        sniffed = sniff_media_type(data)
+        if sniffed is None:
+            text = decode_text(data)
+            if text is not None:
+                return TextRequest(text, sha, len(data))
+            subject = Subject(sha, BINARY_TYPE, len(data))
+            # (3) only a record can vouch for bytes of no known type
+            found = self.records.collect(sha)
+            if not found.records:
+                raise UnsupportedMediaType(
+                    "unrecognised content type, and no record of this content exists"
+                )
+            return _evidence(subject, found)
+        subject = Subject(sha, sniffed, len(data))
+        # (2) C2PA, in a worker process while this thread reads the records
+        readable = normalize_media_type(sniffed) in readable_media_types()
+        reading = self.c2pa.start(data, sniffed, request.sidecar) if readable else None
+        try:
+            # (3) records, read while c2pa validates
+            stored = self.records.collect(sha)
+        finally:
+            c2pa = reading.result() if reading is not None else None
+        found = stored
+        if c2pa is None or c2pa.state == C2paState.ABSENT:
+            # (5) structure
+            check_structure(data, sniffed)
+        elif self.attached.applies(sniffed, c2pa):
+            # (4) attached proof, in place of the records of (3)
+            found = self.attached.collect(data, sniffed) or stored
+        return _evidence(subject, found, c2pa=c2pa)
+
+    def _texts(self, requests: Sequence[TextRequest]) -> list[Evidence]:
+        # (6) content, every text in one model call
+        analysed = self.content.collect([(r.item_id or r.sha256, r.text) for r in requests])
+        # (3) records, every text's in one query
+        found = self.records.collect_many([r.sha256 for r in requests])
+        return [
+            _evidence(Subject(r.sha256, TEXT_TYPE, r.size), f, spam=spam, campaign=campaign)
+            for r, (spam, campaign), f in zip(requests, analysed, found, strict=True)
+        ]
+
+    def _digest(self, request: DigestRequest) -> Evidence:
+        # (1) identify, from what the service holds
+        item = self.store.get_item(request.sha256)
+        # (7) notes
+        if item is None:
+            subject = Subject(request.sha256, BINARY_TYPE, 0)
+            note = "content unknown to this service: only its digest was given"
+        else:
+            subject = Subject(request.sha256, item.media_type, item.size)
+            note = "checked by digest: C2PA manifests need the content itself"
+        # (3) records
+        return _evidence(subject, self.records.collect(request.sha256), notes=(note,))
+
+
+def _evidence(
+    subject: Subject,
+    found: RecordFindings,
+    *,
+    c2pa: C2paEvidence | None = None,
+    spam: SpamEvidence | None = None,
+    campaign: CampaignMembership | None = None,
+    notes: tuple[str, ...] = (),
+) -> Evidence:
+    return Evidence(
+        subject,
+        c2pa=c2pa,
+        records=found.records,
+        log=found.log,
+        anchor=found.anchor,
+        spam=spam,
+        campaign=campaign,
+        notes=notes,
+    )

@@ -1,0 +1,121 @@
+"""Verifying: request in, signed verdict document out, through the verdict cache.
+
+Every door (REST, CLI, batch) calls this through the engine's façade; nothing here
+parses HTTP or prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.errors import PayloadTooLarge
+from app.observability import VERDICTS
+from app.settings import Settings
+from app.state.verdict_cache import VerdictCache
+from app.store import Store
+from app.verdict.document import build_document
+from app.verdict.evidence import Evidence
+from app.verdict.pipeline import BytesRequest, CollectionPipeline, DigestRequest, TextRequest
+from app.verdict.policy import Policy
+from signing.errors import MalformedContent
+from signing.keys import KeyRing
+from signing.records import sha256_hex
+
+__all__ = ["VerdictService", "text_bytes"]
+
+
+def text_bytes(text: str, max_chars: int) -> bytes:
+    """The bytes a text's digest and record cover; refuses empty and oversized texts."""
+    if not text.strip():
+        raise MalformedContent("text is empty")
+    if len(text) > max_chars:
+        raise MalformedContent(f"text is longer than {max_chars} characters")
+    return text.encode("utf-8")
+
+
+class VerdictService:
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: CollectionPipeline,
+        policy: Policy,
+        cache: VerdictCache,
+        store: Store,
+        keys: KeyRing,
+        model_version: str,
+    ):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.policy = policy
+        self.cache = cache
+        self.store = store
+        self.keys = keys
+        #: what a cached verdict depends on besides the content
+        self.versions = f"{policy.version}|{model_version}"
+
+    def verify_bytes(
+        self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
+    ) -> dict[str, Any]:
+        """A verdict for the content. ``digest``: its SHA-256 (hex), when the caller has
+        just computed it from these very bytes."""
+        if len(data) > self.settings.max_upload_bytes:
+            raise PayloadTooLarge(f"content is larger than {self.settings.max_upload_bytes} bytes")
+        if not data:
+            raise MalformedContent("content is empty")
+        sha = digest or sha256_hex(data)
+        variant = f"bytes+{sha256_hex(sidecar)}" if sidecar is not None else "bytes"
+        request = BytesRequest(data, sha, sidecar)
+        return self._cached(sha, variant, lambda: self._decide(self.pipeline.collect(request)))
+
+    def verify_text(self, text: str, *, item_id: str | None = None) -> dict[str, Any]:
+        """A verdict for a text. With ``item_id`` (a platform's own id for the post) the
+        text joins campaign counting as that item, and the verdict is computed afresh."""
+        request = self._text_request(text, item_id)
+
+        def compute() -> dict[str, Any]:
+            return self._decide(self.pipeline.collect(request))
+
+        if item_id is not None:
+            return compute()
+        return self._cached(request.sha256, "text", compute)
+
+    def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
+        """Verdicts for many (text, item id) pairs, classified in one model call."""
+        requests = [self._text_request(text, item_id) for text, item_id in items]
+        return [self._decide(ev) for ev in self.pipeline.collect_many(requests)]
+
+    def verify_sha256(self, sha256: str) -> dict[str, Any]:
+        request = DigestRequest(sha256)
+        return self._cached(sha256, "sha256", lambda: self._decide(self.pipeline.collect(request)))
+
+    def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Verdicts (by digest) of known items whose SHA-256 starts with ``prefix``."""
+        shas = self.store.digests_with_prefix(prefix, limit + 1)
+        return [self.verify_sha256(s) for s in shas[:limit]], len(shas) > limit
+
+    # --- one place that decides and signs ------------------------------------------
+
+    def _decide(self, ev: Evidence) -> dict[str, Any]:
+        decision = self.policy.decide(ev)
+        VERDICTS.labels(decision.verdict.value).inc()
+        return build_document(
+            ev,
+            decision,
+            policy_version=self.policy.version,
+            receipt_key=self.keys.current("receipt"),
+        )
+
+    def _cached(
+        self, sha: str, variant: str, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        hit = self.cache.get(sha, variant, self.versions)
+        if hit is not None:
+            return hit
+        doc = compute()
+        self.cache.set(sha, variant, self.versions, doc)
+        return doc
+
+    def _text_request(self, text: str, item_id: str | None) -> TextRequest:
+        data = text_bytes(text, self.settings.max_text_chars)
+        return TextRequest(text, sha256_hex(data), len(data), item_id)
