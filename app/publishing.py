@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.content import BINARY_TYPE, TEXT_TYPE, decode_text, text_bytes
 from app.errors import Conflict, PayloadTooLarge
 from app.settings import Settings
 from app.state.verdict_cache import VerdictCache
 from app.store import Publisher, Store
 from app.store.log import TransparencyLog
-from app.verdict.pipeline import BINARY_TYPE, TEXT_TYPE, decode_text
-from app.verdict.service import text_bytes
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES
 from signing.c2pa_proof import PROOF_MEDIA_TYPES
 from signing.c2pa_workers import C2paWorkers

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.content import BINARY_TYPE, TEXT_TYPE, decode_text
 from app.store import Store
 from app.verdict.collectors import (
     AttachedProofCollector,
@@ -35,18 +36,12 @@ from signing.errors import UnsupportedMediaType
 from signing.media import check_structure, sniff_media_type
 
 __all__ = [
-    "TEXT_TYPE",
     "BytesRequest",
     "CollectionPipeline",
     "DigestRequest",
     "Request",
     "TextRequest",
-    "decode_text",
 ]
-
-TEXT_TYPE = "text/plain; charset=utf-8"
-BINARY_TYPE = "application/octet-stream"
-
 
 @dataclass(frozen=True)
 class BytesRequest:
@@ -75,15 +70,6 @@ class DigestRequest:
 
 
 Request = BytesRequest | TextRequest | DigestRequest
-
-
-def decode_text(data: bytes) -> str | None:
-    """``data`` as text when it is printable UTF-8, else None."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return text if all(c.isprintable() or c in "\n\r\t" for c in text[:4096]) else None
 
 
 class CollectionPipeline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.content import text_bytes
 from app.errors import PayloadTooLarge
 from app.observability import VERDICTS
 from app.settings import Settings
@@ -22,16 +23,7 @@ from signing.errors import MalformedContent
 from signing.keys import KeyRing
 from signing.records import sha256_hex
 
-__all__ = ["VerdictService", "text_bytes"]
-
-
-def text_bytes(text: str, max_chars: int) -> bytes:
-    """The bytes a text's digest and record cover; refuses empty and oversized texts."""
-    if not text.strip():
-        raise MalformedContent("text is empty")
-    if len(text) > max_chars:
-        raise MalformedContent(f"text is longer than {max_chars} characters")
-    return text.encode("utf-8")
+__all__ = ["VerdictService"]
 
 
 class VerdictService:

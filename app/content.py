@@ -1,0 +1,29 @@
+"""Content as the service receives it: the text rules and media types that signing and
+verification share."""
+
+from __future__ import annotations
+
+from signing.errors import MalformedContent
+
+__all__ = ["BINARY_TYPE", "TEXT_TYPE", "decode_text", "text_bytes"]
+
+TEXT_TYPE = "text/plain; charset=utf-8"
+BINARY_TYPE = "application/octet-stream"
+
+
+def decode_text(data: bytes) -> str | None:
+    """``data`` as text when it is printable UTF-8, else None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\n\r\t" for c in text[:4096]) else None
+
+
+def text_bytes(text: str, max_chars: int) -> bytes:
+    """The bytes a text's digest and record cover; refuses empty and oversized texts."""
+    if not text.strip():
+        raise MalformedContent("text is empty")
+    if len(text) > max_chars:
+        raise MalformedContent(f"text is longer than {max_chars} characters")
+    return text.encode("utf-8")
