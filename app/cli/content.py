@@ -1,0 +1,167 @@
+"""'trustseal sign' and 'trustseal verify', including 'verify --receipt'."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from app.cli.common import (
+    engine_session,
+    fail,
+    out,
+    print_json,
+    read_file,
+    read_json,
+    write_file,
+)
+
+if TYPE_CHECKING:
+    from app.engine import TrustEngine
+
+
+def sign(
+    path: Annotated[Path | None, typer.Argument(help="file to sign")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="text to sign instead of a file")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="where to write")] = None,
+    sidecar: Annotated[bool, typer.Option(help="write a detached .c2pa manifest")] = False,
+    publisher: Annotated[str | None, typer.Option(help="registered publisher to sign for")] = None,
+    title: Annotated[str | None, typer.Option(help="title for the C2PA manifest")] = None,
+) -> None:
+    """Attach provenance and queue the item for the log; prints one JSON document."""
+
+    if (path is None) == (text is None):
+        fail("give a PATH or --text, not both")
+    with engine_session() as engine:
+        pub = None
+        if publisher:
+            pub = engine.store.publisher_named(publisher)
+        if text is not None:
+            result = engine.sign_text(text, publisher=pub)
+            doc = result.to_dict()
+            if output:
+                write_file(output, json.dumps(result.envelope, indent=2).encode())
+            doc["output"] = str(output) if output else None
+            print_json(doc)
+            return
+        assert path is not None
+        data = read_file(path)
+        result = engine.sign_bytes(data, publisher=pub, sidecar=sidecar, title=title or path.name)
+        doc = result.to_dict()
+        if result.content is not None:
+            target = output or path.with_name(f"{path.stem}.signed{path.suffix}")
+            write_file(target, result.content)
+            doc["output"] = str(target)
+        elif result.manifest is not None:
+            target = output or path.with_name(path.name + ".c2pa")
+            write_file(target, result.manifest)
+            doc["output"] = str(target)
+        else:
+            target = output or path.with_name(path.name + ".record.json")
+            write_file(target, json.dumps(result.envelope, indent=2).encode())
+            doc["output"] = str(target)
+        print_json(doc)
+
+
+def verify(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files to verify")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="text to verify")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON verdict per line")] = False,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(help="check stored verdicts (JSON or JSON Lines) against their receipts"),
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="published keys (GET /v1/keys) for --receipt")
+    ] = None,
+) -> None:
+    """Print a verdict per item, or check stored verdicts' receipts (--receipt)."""
+    if receipt is not None:
+        _check_receipts(receipt, keys)
+        return
+    items: list[tuple[str, Callable[[TrustEngine], dict[str, Any]]]] = []
+    for p in paths or []:
+        data = read_file(p)
+        sidecar = p.with_name(p.name + ".c2pa")
+        manifest = read_file(sidecar) if sidecar.is_file() else None
+        items.append((str(p), _verify_file(data, manifest)))
+    if text is not None:
+        items.append(("--text", lambda e: e.verify_text(text)))
+    if not items:
+        fail("give one or more PATHs or --text")
+    with engine_session() as engine:
+        for name, run in items:
+            doc = run(engine)
+            if as_json:
+                print_json(doc)
+            else:
+                _print_verdict(name, doc)
+
+
+def _check_receipts(path: Path, keys_path: Path | None) -> None:
+    """Exit 0 only if every verdict in the file carries a receipt that verifies."""
+    from signing.errors import MalformedContent, VerificationError
+    from signing.pinning import receipt_keys_from_document
+    from signing.receipts import verify_receipt
+
+    raw = read_file(path).decode("utf-8", errors="replace")
+    try:
+        docs = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    except json.JSONDecodeError:
+        try:
+            docs = [json.loads(raw)]
+        except json.JSONDecodeError as e:
+            fail(f"{path} is not JSON or JSON Lines: {e}")
+    if keys_path is not None:
+        keyring = receipt_keys_from_document(read_json(keys_path))
+    else:
+        with engine_session() as engine:
+            keyring = receipt_keys_from_document(engine.public_keys())
+    bad = 0
+    for number, doc in enumerate(docs, start=1):
+        name = (
+            doc.get("id") or doc.get("sha256") or f"verdict {number}"
+            if isinstance(doc, dict)
+            else f"verdict {number}"
+        )
+        try:
+            if not isinstance(doc, dict):
+                raise MalformedContent("not a JSON object")
+            key_id = verify_receipt(doc, keyring)
+            out.print(f"[green]ok[/green]    {name}  receipt by key {key_id}", highlight=False)
+        except (VerificationError, MalformedContent) as e:
+            bad += 1
+            code = getattr(e, "code", "receipt.malformed")
+            out.print(f"[red]FAIL[/red]  {name}  {code}", highlight=False)
+    raise typer.Exit(1 if bad else 0)
+
+
+def _verify_file(data: bytes, manifest: bytes | None) -> Callable[[TrustEngine], dict[str, Any]]:
+    return lambda engine: engine.verify_bytes(data, sidecar=manifest)
+
+
+STYLE = {
+    "trusted": "bold green",
+    "verified": "green",
+    "unverified": "yellow",
+    "suspicious": "dark_orange",
+    "spam": "red",
+    "tampered": "bold red",
+    "error": "red",
+}
+
+
+def _print_verdict(name: str, doc: dict[str, Any]) -> None:
+    verdict = doc["verdict"]
+    out.print(
+        f"[bold]{name}[/bold]  [{STYLE.get(verdict, 'white')}]{verdict}[/]  "
+        f"score {doc['score']:.2f}  sha256 {doc['sha256'][:16]}…",
+        highlight=False,
+    )
+    for reason in doc["reasons"]:
+        out.print(f"  - {reason}", highlight=False, markup=False)
