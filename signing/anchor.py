@@ -17,7 +17,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from importlib import resources
 from typing import Any, Self
 
@@ -29,6 +28,7 @@ from web3 import Web3
 from web3 import exceptions as w3err
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from signing.codes import AnchorCode
 from signing.errors import ChainUnavailable, MalformedContent, SigningError, VerificationError
 
 __all__ = [
@@ -57,20 +57,6 @@ DEFAULT_TIMEOUT = 10.0
 
 ANCHORED_EVENT = "Anchored(bytes32,uint64,bytes32,address)"
 ANCHORED_TOPIC = keccak(text=ANCHORED_EVENT)
-
-
-class AnchorCode(StrEnum):
-    VERIFIED = "anchor.verified"
-    DEVELOPMENT = "anchor.chain.development"
-    CONFIRMATIONS_INSUFFICIENT = "anchor.confirmations.insufficient"
-    NOT_FOUND = "anchor.not_found"
-    REORGED = "anchor.reorged"
-    TX_FAILED = "anchor.tx.failed"
-    ROOT_MISMATCH = "anchor.root.mismatch"
-    SIZE_MISMATCH = "anchor.size.mismatch"
-    ORIGIN_MISMATCH = "anchor.origin.mismatch"
-    CHAIN_MISMATCH = "anchor.chain.mismatch"
-    CONTRACT_MISMATCH = "anchor.contract.mismatch"
 
 
 #: Codes after which the checkpoint must be anchored again (the record is gone or void).
@@ -230,7 +216,7 @@ class AnchorEvidence:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["detail"]
-        return {**data, "codes": list(self.codes), "public": self.public}
+        return {**data, "codes": [str(c) for c in self.codes], "public": self.public}
 
 
 class ChainClient:

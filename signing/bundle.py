@@ -18,6 +18,7 @@ from typing import Any
 
 from signing.anchor import AnchorEvidence, AnchorRecord, ChainClient, verify_anchor
 from signing.checkpoint import Checkpoint, CheckpointVerifier, check_consistent
+from signing.codes import AnchorCode, C2paState, Code
 from signing.errors import MalformedContent, VerificationError
 from signing.merkle import verify_inclusion
 from signing.note import NoteVerifier
@@ -103,18 +104,25 @@ class BundleEvidence:
     def ok(self) -> bool:
         return not self.failed
 
+    def pass_(self, code: str) -> None:
+        self.passed.append(str(code))
+
+    def skip(self, code: str) -> None:
+        self.skipped.append(str(code))
+
     def fail(self, code: str, detail: str = "") -> BundleEvidence:
-        self.failed.append(code)
+        self.failed.append(str(code))
         if detail:
             self.details.append(f"{code}: {detail}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
+        # Codes are StrEnum members in the code; the documents hold their plain strings.
         return {
             "ok": self.ok,
-            "passed": self.passed,
-            "failed": self.failed,
-            "skipped": self.skipped,
+            "passed": [str(c) for c in self.passed],
+            "failed": [str(c) for c in self.failed],
+            "skipped": [str(c) for c in self.skipped],
             "details": self.details,
             "sha256": self.sha256,
             "leaf_index": self.leaf_index,
@@ -179,24 +187,24 @@ def verify_bundle(
     if content_manifest is not None:
         label, state = content_manifest
         named = envelope["record"].get("claims", {}).get("c2pa_manifest")
-        if state not in ("Valid", "Trusted"):
-            ev.fail("bundle.c2pa.invalid", f"the file's C2PA manifests are {state}")
+        if state not in (C2paState.VALID, C2paState.TRUSTED):
+            ev.fail(Code.BUNDLE_C2PA_INVALID, f"the file's C2PA manifests are {state}")
         elif named != label:
-            ev.fail("bundle.c2pa.unbound", "the record names another C2PA manifest")
+            ev.fail(Code.BUNDLE_C2PA_UNBOUND, "the record names another C2PA manifest")
         else:
-            ev.passed.append("bundle.c2pa.bound")
+            ev.pass_(Code.BUNDLE_C2PA_BOUND)
     elif content_sha256 is None:
-        ev.skipped.append("bundle.content.unchecked")
+        ev.skip(Code.BUNDLE_CONTENT_UNCHECKED)
     elif content_sha256 != envelope["record"]["sha256"]:
-        ev.fail("bundle.content.mismatch", "the content's SHA-256 is not the record's")
+        ev.fail(Code.BUNDLE_CONTENT_MISMATCH, "the content's SHA-256 is not the record's")
     else:
-        ev.passed.append("bundle.content.matches")
+        ev.pass_(Code.BUNDLE_CONTENT_MATCHES)
     # (3) the record is signed by a pinned key (the leaf hash binds any evidence the
     # caller already holds to these exact bytes)
     leaf = record_leaf_hash(envelope)
     ev.record = _checked_for(leaf, checked_records) or check_record(envelope, keys.record_keys)
     if ev.record.valid:
-        ev.passed.append("record.signature.verified")
+        ev.pass_(Code.RECORD_SIGNATURE_VERIFIED)
     else:
         ev.fail(ev.record.codes[0], "record signature does not verify under pinned keys")
     # (4) the checkpoint is signed by the pinned log key, for this log
@@ -205,29 +213,29 @@ def verify_bundle(
     except VerificationError as e:
         return ev.fail(e.code, str(e))
     ev.checkpoint = cp
-    ev.passed.append("checkpoint.signature.verified")
+    ev.pass_(Code.CHECKPOINT_SIGNATURE_VERIFIED)
     # (5) inclusion reproduces the checkpoint's root
     try:
         verify_inclusion(leaf, index, cp.size, proof, cp.root)
-        ev.passed.append("log.inclusion.verified")
+        ev.pass_(Code.LOG_INCLUSION_VERIFIED)
     except VerificationError as e:
         ev.fail(e.code, str(e))
     # (6) consistent with the newest checkpoint this verifier has seen
     if previous is not None:
         if previous.size > cp.size and previous.origin == cp.origin:
-            ev.skipped.append("checkpoint.consistency.older")
+            ev.skip(Code.CHECKPOINT_CONSISTENCY_OLDER)
         else:
             try:
                 check_consistent(previous, cp, consistency_proof)
-                ev.passed.append("checkpoint.consistent")
+                ev.pass_(Code.CHECKPOINT_CONSISTENT)
             except VerificationError as e:
                 ev.fail(e.code, str(e))
     # (7) the chain holds this exact root, on the expected chain and contract
     if anchor is None:
-        ev.skipped.append("anchor.absent")
+        ev.skip(AnchorCode.ABSENT)
         return ev
     if chain is None or keys.chain_id is None or keys.contract is None:
-        ev.skipped.append("anchor.unchecked")
+        ev.skip(AnchorCode.UNCHECKED)
         return ev
     ev.anchor = verify_anchor(
         anchor,
@@ -242,17 +250,17 @@ def verify_bundle(
     )
     if not ev.anchor.verified:
         return ev.fail(
-            ev.anchor.codes[0] if ev.anchor.codes else "anchor.invalid", ev.anchor.detail
+            ev.anchor.codes[0] if ev.anchor.codes else AnchorCode.INVALID, ev.anchor.detail
         )
-    ev.passed.append("anchor.verified")
+    ev.pass_(AnchorCode.VERIFIED)
     # (8) nothing claims a time after the block that proves it existed
     if ev.anchor.block_timestamp is not None:
         block_time = datetime.fromtimestamp(ev.anchor.block_timestamp, UTC)
         signed_at = _parse_time(envelope["record"]["signed_at"])
         if signed_at is None or signed_at > block_time + CLOCK_SKEW:
-            ev.fail("anchor.time.inconsistent", "record claims a time after its anchor block")
+            ev.fail(AnchorCode.TIME_INCONSISTENT, "record claims a time after its anchor block")
         else:
-            ev.passed.append("anchor.time.consistent")
+            ev.pass_(AnchorCode.TIME_CONSISTENT)
     return ev
 
 

@@ -18,6 +18,7 @@ import c2pa
 from cryptography import x509
 
 from signing.c2pa_certs import C2paSigningMaterial
+from signing.codes import C2paState, Code
 from signing.errors import (
     KeyStoreError,
     MalformedContent,
@@ -47,9 +48,12 @@ __all__ = [
 
 SOFTWARE_AGENT = "TrustSeal"
 CLAIMS_LABEL = "org.trustseal.claims"
-REMOTE_NOT_FETCHED = "manifest.remote.notFetched"
+REMOTE_NOT_FETCHED = Code.MANIFEST_REMOTE_NOT_FETCHED
 
-TRUSTED, VALID, INVALID, ABSENT = "Trusted", "Valid", "Invalid", "absent"
+# Aliases of the C2paState members, kept for callers that import them from here.
+TRUSTED, VALID, INVALID, ABSENT = (
+    C2paState.TRUSTED, C2paState.VALID, C2paState.INVALID, C2paState.ABSENT
+)  # fmt: skip
 
 # Every type below was signed and read back Trusted with c2pa-python 0.38.1 (c2pa-rs
 # 0.91.3); see tests/signing/test_c2pa_media.py.
@@ -104,6 +108,12 @@ class C2paEvidence:
     ingredient_failures: tuple[str, ...] = ()
     claims: dict[str, Any] | None = field(default=None, hash=False)
     assertion_labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The state and codes may arrive as StrEnum members; the evidence holds (and
+        # pickles across c2pa_workers) plain strings.
+        object.__setattr__(self, "state", str(self.state))
+        object.__setattr__(self, "codes", tuple(str(c) for c in self.codes))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -303,12 +313,14 @@ class C2paMedia:
                 media_type, io.BytesIO(data), sidecar_manifest, context=self._context
             )
         except c2pa.C2paError.ManifestNotFound:
-            return C2paEvidence(state=ABSENT)
+            return C2paEvidence(state=C2paState.ABSENT)
         except c2pa.C2paError as e:
             url = _remote_manifest_url(e)
             if url is not None:
                 return C2paEvidence(
-                    state=ABSENT, codes=(REMOTE_NOT_FETCHED,), remote_manifest_url=url or None
+                    state=C2paState.ABSENT,
+                    codes=(Code.MANIFEST_REMOTE_NOT_FETCHED,),
+                    remote_manifest_url=url or None,
                 )
             raise _translate(e, media_type, "read") from e
         with reader:
@@ -331,10 +343,10 @@ def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
         failures = _codes(store.get("validation_status"))
     codes = _codes(active.get("success")) + _codes(active.get("informational"))
     state = store.get("validation_state")
-    if state not in (TRUSTED, VALID, INVALID):
-        state = INVALID  # an unknown verdict is never taken as success
-    if state == TRUSTED and not anchored:
-        state = VALID  # trust may only come from anchors this service configured
+    if state not in (C2paState.TRUSTED, C2paState.VALID, C2paState.INVALID):
+        state = C2paState.INVALID  # an unknown verdict is never taken as success
+    if state == C2paState.TRUSTED and not anchored:
+        state = C2paState.VALID  # trust may only come from anchors this service configured
     signature = manifest.get("signature_info") or {}
     return C2paEvidence(
         state=state,

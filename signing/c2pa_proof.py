@@ -24,14 +24,8 @@ from typing import Any
 import c2pa
 
 from signing.c2pa_certs import C2paSigningMaterial
-from signing.c2pa_media import (
-    INVALID,
-    SOFTWARE_AGENT,
-    TRUSTED,
-    VALID,
-    new_context,
-    readable_media_types,
-)
+from signing.c2pa_media import SOFTWARE_AGENT, new_context, readable_media_types
+from signing.codes import C2paState
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
 from signing.media import normalize_media_type
 
@@ -102,7 +96,7 @@ def attach_proof(
                 "attaching a proof"
             )
         state, failures = _verdict(before[0], anchored=False)
-        if state == INVALID:
+        if state == C2paState.INVALID:
             raise MalformedContent(
                 f"the C2PA manifest of this {media_type} does not validate "
                 f"({', '.join(failures) or 'no reason given'}); no proof attached"
@@ -121,7 +115,7 @@ def attach_proof(
         except c2pa.C2paError as e:
             raise MalformedContent(f"c2pa cannot update this {media_type}: {e}") from e
         after = _load(context, output.getvalue(), media_type)
-    if after is None or _verdict(after[0], anchored=False)[0] == INVALID:
+    if after is None or _verdict(after[0], anchored=False)[0] == C2paState.INVALID:
         raise UnsupportedMediaType(f"c2pa wrote an update manifest that breaks this {media_type}")
     return output.getvalue()
 
@@ -216,11 +210,11 @@ def _verdict(store: dict[str, Any], *, anchored: bool) -> tuple[str, tuple[str, 
     else:  # stores without validation_results only list failures
         codes = _codes(store.get("validation_status"))
     state = store.get("validation_state")
-    if state not in (TRUSTED, VALID, INVALID):
-        state = INVALID  # an unknown verdict is never taken as success
-    if state == TRUSTED and not anchored:
-        state = VALID  # trust may only come from anchors the caller configured
-    return state, tuple(dict.fromkeys(codes))
+    if state not in (C2paState.TRUSTED, C2paState.VALID, C2paState.INVALID):
+        state = C2paState.INVALID  # an unknown verdict is never taken as success
+    if state == C2paState.TRUSTED and not anchored:
+        state = C2paState.VALID  # trust may only come from anchors the caller configured
+    return str(state), tuple(dict.fromkeys(codes))
 
 
 def _is_update_manifest(detailed: dict[str, Any], label: str) -> bool:

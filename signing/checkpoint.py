@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from signing.codes import Code
 from signing.errors import MalformedContent, VerificationError
 from signing.lru import Lru
 from signing.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
@@ -104,11 +105,11 @@ def verify_checkpoint(
     try:
         cp = Checkpoint.from_text(text)
     except MalformedContent as e:
-        raise VerificationError("checkpoint.malformed", str(e)) from e
+        raise VerificationError(Code.CHECKPOINT_MALFORMED, str(e)) from e
     # (3) from the expected log
     if cp.origin != expected_origin:
         raise VerificationError(
-            "checkpoint.origin.mismatch",
+            Code.CHECKPOINT_ORIGIN_MISMATCH,
             f"checkpoint is for {cp.origin!r}, expected {expected_origin!r}",
         )
     return cp
@@ -142,21 +143,23 @@ def check_consistent(previous: Checkpoint, new: Checkpoint, proof: Sequence[byte
     """Raise :class:`VerificationError` unless ``new`` extends ``previous``."""
     # (1) the same log
     if new.origin != previous.origin:
-        raise VerificationError("checkpoint.origin.mismatch", "checkpoints of different logs")
+        raise VerificationError(Code.CHECKPOINT_ORIGIN_MISMATCH, "checkpoints of different logs")
     # (2) never smaller than what was already seen
     if new.size < previous.size:
         raise VerificationError(
-            "checkpoint.rollback", f"size {new.size} is below the seen size {previous.size}"
+            Code.CHECKPOINT_ROLLBACK, f"size {new.size} is below the seen size {previous.size}"
         )
     # (3) one size, one root
     if new.size == previous.size and not hmac.compare_digest(new.root, previous.root):
-        raise VerificationError("checkpoint.fork", f"two different roots at size {new.size}")
+        raise VerificationError(Code.CHECKPOINT_FORK, f"two different roots at size {new.size}")
     # (4) every tree extends the empty tree, which has one root
     if previous.size == 0:
         if not hmac.compare_digest(previous.root, EMPTY_ROOT):
-            raise VerificationError("log.consistency.invalid", "empty tree with a non-empty root")
+            raise VerificationError(
+                Code.LOG_CONSISTENCY_INVALID, "empty tree with a non-empty root"
+            )
         if proof:
-            raise VerificationError("log.proof.malformed", "proof from the empty tree not empty")
+            raise VerificationError(Code.LOG_PROOF_MALFORMED, "proof from the empty tree not empty")
         return
     # (5) RFC 9162 consistency proof
     verify_consistency(previous.size, new.size, previous.root, new.root, proof)

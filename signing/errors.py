@@ -31,12 +31,19 @@ class UnsupportedMediaType(SigningError):
 class VerificationError(SigningError):
     """A signature, proof or manifest failed to verify.
 
-    ``code`` is a stable reason code such as ``record.signature.invalid``.
+    ``code`` is a stable reason code such as ``record.signature.invalid`` (a
+    :mod:`signing.codes` member is kept as its plain string, so it pickles and
+    serialises as one).
     """
 
     def __init__(self, code: str, message: str = "") -> None:
+        code = str(code)
         super().__init__(message or code)
         self.code = code
+
+    def __reduce__(self) -> tuple[type[VerificationError], tuple[str, str]]:
+        # The default would rebuild from ``args`` (the message alone) and lose the code.
+        return type(self), (self.code, str(self))
 
 
 class KeyStoreError(SigningError):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from signing.codes import Code
 from signing.errors import VerificationError
 from signing.lru import Lru
 
@@ -357,10 +358,10 @@ def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[
 def _check_hashes(proof: Sequence[bytes], expected_len: int) -> None:
     if len(proof) != expected_len:
         raise VerificationError(
-            "log.proof.malformed", f"proof has {len(proof)} hashes, expected {expected_len}"
+            Code.LOG_PROOF_MALFORMED, f"proof has {len(proof)} hashes, expected {expected_len}"
         )
     if any(not isinstance(p, bytes) or len(p) != HASH_SIZE for p in proof):
-        raise VerificationError("log.proof.malformed", "proof hashes must be 32 bytes")
+        raise VerificationError(Code.LOG_PROOF_MALFORMED, "proof hashes must be 32 bytes")
 
 
 def _path_shape(index: int, size: int) -> tuple[int, int]:
@@ -376,11 +377,11 @@ def root_from_inclusion_proof(
     # (1) the index must lie inside the tree
     if not 0 <= index < size:
         raise VerificationError(
-            "log.inclusion.index_out_of_range", f"leaf index {index} not in tree of size {size}"
+            Code.LOG_INCLUSION_INDEX_OUT_OF_RANGE, f"leaf index {index} not in tree of size {size}"
         )
     # (2) the path length is fixed by index and size
     if not isinstance(leaf_hash, bytes) or len(leaf_hash) != HASH_SIZE:
-        raise VerificationError("log.proof.malformed", "leaf hash must be 32 bytes")
+        raise VerificationError(Code.LOG_PROOF_MALFORMED, "leaf hash must be 32 bytes")
     inner, border = _path_shape(index, size)
     _check_hashes(proof, inner + border)
     # (3) hash up to the fork with the right edge, then fold in the left border
@@ -399,7 +400,7 @@ def verify_inclusion(
     computed = root_from_inclusion_proof(leaf_hash, index, size, proof)
     # (4) the computed root must be the expected one
     if not hmac.compare_digest(computed, root):
-        raise VerificationError("log.inclusion.invalid", "inclusion proof does not match root")
+        raise VerificationError(Code.LOG_INCLUSION_INVALID, "inclusion proof does not match root")
 
 
 def verify_consistency(
@@ -409,18 +410,18 @@ def verify_consistency(
     # (1) sizes: equal trees need no proof; otherwise 0 < old_size < new_size
     if old_size < 0 or old_size > new_size:
         raise VerificationError(
-            "log.consistency.size_out_of_range", f"old size {old_size} > new size {new_size}"
+            Code.LOG_CONSISTENCY_SIZE_OUT_OF_RANGE, f"old size {old_size} > new size {new_size}"
         )
     if old_size == new_size:
         _check_hashes(proof, 0)
         if not hmac.compare_digest(old_root, new_root) or (
             old_size == 0 and not hmac.compare_digest(old_root, EMPTY_ROOT)
         ):
-            raise VerificationError("log.consistency.invalid", "roots of equal trees differ")
+            raise VerificationError(Code.LOG_CONSISTENCY_INVALID, "roots of equal trees differ")
         return
     if old_size == 0:
         raise VerificationError(
-            "log.consistency.size_out_of_range", "no consistency proof from the empty tree"
+            Code.LOG_CONSISTENCY_SIZE_OUT_OF_RANGE, "no consistency proof from the empty tree"
         )
     # (2) shape: the old tree's last complete subtree, seen at its own level, is
     # included in the new tree; a power-of-two old tree is that subtree itself.
@@ -443,6 +444,6 @@ def verify_consistency(
         new_r = node_hash(p, new_r)
     # (4) both must match the claimed roots
     if not hmac.compare_digest(old_r, old_root):
-        raise VerificationError("log.consistency.invalid", "proof does not match the old root")
+        raise VerificationError(Code.LOG_CONSISTENCY_INVALID, "proof does not match the old root")
     if not hmac.compare_digest(new_r, new_root):
-        raise VerificationError("log.consistency.invalid", "proof does not match the new root")
+        raise VerificationError(Code.LOG_CONSISTENCY_INVALID, "proof does not match the new root")

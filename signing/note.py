@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from signing.codes import Code
 from signing.errors import MalformedContent, VerificationError
 
 __all__ = [
@@ -169,15 +170,15 @@ class NoteSignature:
 
 def _check_text(text: str) -> bytes:
     if len(text) > MAX_NOTE_BYTES:
-        raise VerificationError("note.malformed", "note is too large")
+        raise VerificationError(Code.NOTE_MALFORMED, "note is too large")
     if any(c < " " and c != "\n" for c in text):
-        raise VerificationError("note.malformed", "note contains a control character")
+        raise VerificationError(Code.NOTE_MALFORMED, "note contains a control character")
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise VerificationError("note.malformed", "note is not valid UTF-8") from e
+        raise VerificationError(Code.NOTE_MALFORMED, "note is not valid UTF-8") from e
     if len(data) > MAX_NOTE_BYTES:
-        raise VerificationError("note.malformed", "note is too large")
+        raise VerificationError(Code.NOTE_MALFORMED, "note is too large")
     return data
 
 
@@ -212,27 +213,29 @@ def open_note(note_text: str, verifiers: Sequence[NoteVerifier]) -> tuple[str, l
     # (2) the text ends at the last blank line; signature lines follow it
     split = note_text.rfind("\n\n")
     if split < 0:
-        raise VerificationError("note.malformed", "note has no signature block")
+        raise VerificationError(Code.NOTE_MALFORMED, "note has no signature block")
     text, block = note_text[: split + 1], note_text[split + 2 :]
     if not block.endswith("\n"):
-        raise VerificationError("note.malformed", "signature block must end in a newline")
+        raise VerificationError(Code.NOTE_MALFORMED, "signature block must end in a newline")
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
-        raise VerificationError("note.malformed", "note has too many signatures")
+        raise VerificationError(Code.NOTE_MALFORMED, "note has too many signatures")
     text_bytes = text.encode("utf-8")
     verified: list[NoteSignature] = []
     seen: set[tuple[str, bytes]] = set()
     for line in lines:
         # (3) each line is "— name base64(key id || signature)"
         if not line.startswith(SIG_PREFIX):
-            raise VerificationError("note.malformed", "signature line must start with an em dash")
+            raise VerificationError(
+                Code.NOTE_MALFORMED, "signature line must start with an em dash"
+            )
         name, sep, sig_b64 = line[len(SIG_PREFIX) :].partition(" ")
         try:
             blob = _strict_b64(sig_b64)
         except ValueError as e:
-            raise VerificationError("note.malformed", "signature is not valid base64") from e
+            raise VerificationError(Code.NOTE_MALFORMED, "signature is not valid base64") from e
         if not sep or not is_valid_name(name) or len(blob) < 5:
-            raise VerificationError("note.malformed", "malformed signature line")
+            raise VerificationError(Code.NOTE_MALFORMED, "malformed signature line")
         kid, sig = blob[:4], blob[4:]
         # (4) signatures of unknown keys are ignored; a repeated known key counts once
         verifier = known.get((name, kid))
@@ -242,10 +245,10 @@ def open_note(note_text: str, verifiers: Sequence[NoteVerifier]) -> tuple[str, l
         # (5) a known key must verify
         if not verifier.verify(text_bytes, sig):
             raise VerificationError(
-                "note.signature.invalid", f"signature by {name}+{kid.hex()} does not verify"
+                Code.NOTE_SIGNATURE_INVALID, f"signature by {name}+{kid.hex()} does not verify"
             )
         verified.append(NoteSignature(name, kid, sig))
     # (6) at least one known key signed
     if not verified:
-        raise VerificationError("note.signature.unknown_key", "no signature from a trusted key")
+        raise VerificationError(Code.NOTE_SIGNATURE_UNKNOWN_KEY, "no signature from a trusted key")
     return text, verified

@@ -8,6 +8,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from signing.canonical import sign_canonical, verify_canonical
+from signing.codes import Code
 from signing.errors import MalformedContent, VerificationError
 from signing.keys import Ed25519Key
 
@@ -36,7 +37,7 @@ def verify_receipt(doc: Mapping[str, Any], keys: Mapping[str, VerifyKey]) -> str
         raise MalformedContent("verdict has no receipt")
     key = keys.get(str(receipt.get("key_id")))
     if key is None:
-        raise VerificationError("receipt.key.unknown", "receipt signed by an unknown key")
+        raise VerificationError(Code.RECEIPT_KEY_UNKNOWN, "receipt signed by an unknown key")
     body = {k: v for k, v in doc.items() if k != "receipt"}
-    verify_canonical(body, receipt["signature"], key, code="receipt.signature.invalid")
+    verify_canonical(body, receipt["signature"], key, code=Code.RECEIPT_SIGNATURE_INVALID)
     return str(receipt["key_id"])

@@ -18,6 +18,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from signing.canonical import canonical_json, sign_canonical, verify_signature
+from signing.codes import Code
 from signing.errors import MalformedContent, VerificationError
 from signing.keys import Ed25519Key
 from signing.merkle import leaf_hash
@@ -70,13 +71,17 @@ class RecordEvidence:
     leaf_hash: bytes | None = field(default=None, repr=False, compare=False)
     """The log leaf of the envelope that verified: ties this evidence to its bytes."""
 
+    def __post_init__(self) -> None:
+        # Codes arrive as StrEnum members; the evidence holds (and pickles) plain strings.
+        object.__setattr__(self, "codes", tuple(str(c) for c in self.codes))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
             "publisher": self.publisher,
             "key_id": self.key_id,
             "signed_at": self.signed_at,
-            "codes": list(self.codes),
+            "codes": [str(c) for c in self.codes],
             "claims": dict(self.claims),
         }
 
@@ -182,23 +187,25 @@ def verify_record(
     base = {"key_id": kid, "signed_at": record["signed_at"], "claims": record.get("claims", {})}
     # (2) bound to the content we hold
     if content_sha256 is not None and record["sha256"] != content_sha256:
-        return RecordEvidence(False, None, codes=("record.hash.mismatch",), **base)
+        return RecordEvidence(False, None, codes=(Code.RECORD_HASH_MISMATCH,), **base)
     # (3) key known
     owner = resolve_key(kid)
     if owner is None:
-        return RecordEvidence(False, None, codes=("record.key.unknown",), **base)
+        return RecordEvidence(False, None, codes=(Code.RECORD_KEY_UNKNOWN,), **base)
     # (4) signature
     record_json = canonical_json(record)
     try:
-        verify_signature(record_json, signature, owner.verify_key, code="record.signature.invalid")
+        verify_signature(
+            record_json, signature, owner.verify_key, code=Code.RECORD_SIGNATURE_INVALID
+        )
     except VerificationError as e:
         return RecordEvidence(False, None, codes=(e.code,), **base)
     base["leaf_hash"] = _leaf_of(record_json, signature)
     if owner.attests_publisher:
         # The service signed on behalf of the publisher it authenticated, if any.
         publisher = record.get("publisher")
-        codes: tuple[str, ...] = ("record.signature.verified", "record.signer.service")
+        codes: tuple[str, ...] = (Code.RECORD_SIGNATURE_VERIFIED, Code.RECORD_SIGNER_SERVICE)
     else:
         publisher = owner.name
-        codes = ("record.signature.verified", "record.signer.publisher")
+        codes = (Code.RECORD_SIGNATURE_VERIFIED, Code.RECORD_SIGNER_PUBLISHER)
     return RecordEvidence(True, publisher, codes=codes, **base)
