@@ -105,6 +105,7 @@ def verify(
 
 def _check_receipts(path: Path, keys_path: Path | None) -> None:
     """Exit 0 only if every verdict in the file carries a receipt that verifies."""
+    from signing.codes import Code
     from signing.errors import MalformedContent, VerificationError
     from signing.pinning import receipt_keys_from_document
     from signing.receipts import verify_receipt
@@ -136,7 +137,7 @@ def _check_receipts(path: Path, keys_path: Path | None) -> None:
             out.print(f"[green]ok[/green]    {name}  receipt by key {key_id}", highlight=False)
         except (VerificationError, MalformedContent) as e:
             bad += 1
-            code = getattr(e, "code", "receipt.malformed")
+            code = getattr(e, "code", Code.RECEIPT_MALFORMED)
             out.print(f"[red]FAIL[/red]  {name}  {code}", highlight=False)
     raise typer.Exit(1 if bad else 0)
 

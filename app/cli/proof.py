@@ -38,10 +38,7 @@ def proof_get(
     with engine_session() as engine:
         deadline = time.monotonic() + wait
         while True:
-            engine.log.sequence_all()
-            if engine.anchorer is not None:
-                engine.anchorer.run_once()
-            bundle = engine.log.bundle_for(sha256)
+            bundle = engine.proof_bundle(sha256)
             if bundle is not None or time.monotonic() >= deadline:
                 break
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
