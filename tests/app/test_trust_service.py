@@ -79,6 +79,30 @@ def test_receipt_cli(tmp_path: Path) -> None:
     assert failed.returncode == 1 and "receipt.signature.invalid" in failed.stdout
 
 
+def test_batch_output_receipts_verify(tmp_path: Path) -> None:
+    """A batch writes each item's id into its verdict document after the service signed
+    it; the receipt covers everything else, so stored batch output stays checkable."""
+    data_dir = tmp_path / "d"
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        json.dumps({"id": "post-1", "text": "batch receipt one"})
+        + "\n"
+        + json.dumps({"id": "post-2", "text": "batch receipt two"})
+        + "\n"
+    )
+    out = tmp_path / "verdicts.jsonl"
+    assert run(["batch", str(items), "-o", str(out)], data_dir).returncode == 0
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["id"] for d in docs] == ["post-1", "post-2"]
+    checked = run(["verify", "--receipt", str(out)], data_dir)
+    assert checked.returncode == 0, checked.stdout
+    assert "post-1" in checked.stdout and "post-2" in checked.stdout
+    docs[0]["verdict"] = "trusted"  # the signed fields stay covered
+    out.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    failed = run(["verify", "--receipt", str(out)], data_dir)
+    assert failed.returncode == 1 and "receipt.signature.invalid" in failed.stdout
+
+
 # --- cache --------------------------------------------------------------------------
 
 
