@@ -6,7 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
@@ -26,9 +26,11 @@ OCTETS = "application/octet-stream"
 RAW_TOP_LEVEL = ("image/", "video/", "audio/")
 
 
-class JsonBytes(Response):
+class JsonBytes(JSONResponse):
     """A JSON response from a plain document, or from JSON bytes as they are, without
-    FastAPI's generic encoder walking the document."""
+    FastAPI's generic encoder walking the document, nor a response model validating it
+    (the route documents its body with ``responses=``). A JSONResponse, so that the
+    OpenAPI document gives its body that model's schema alone."""
 
     media_type = JSON
 

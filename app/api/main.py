@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app import observability
-from app.api import hot, problems
+from app.api import hot, openapi, problems
 from app.api.deps import ClientLimit
 from app.api.limits import BodySizeLimit
 from app.api.routes import (
@@ -81,7 +81,7 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
-    problems.document_problems(app)
+    openapi.install(app, settings)
     for module in (verify, items, log, lookup):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -83,19 +84,26 @@ def _title(status: int) -> str:
         return "Error"
 
 
-PROBLEM_SCHEMA = {
-    "title": "Problem",
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
+class ProblemError(BaseModel):
+    loc: list[str] = Field(description="where in the request: 'body', 'query', 'path', …")
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error answer, as ``application/problem+json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="'about:blank': the status says what kind of problem")
+    title: str = Field(description="short, the same for every problem of its kind")
+    status: int = Field(description="the HTTP status")
+    detail: str = Field(description="what was wrong with this request")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="request validation only: every invalid part"
+    )
+
+
+# Every route documents these; 4xx are the caller's to fix, 503 is worth a retry.
 PROBLEM_STATUSES = {
     "400": "Bad request",
     "401": "Missing or bad API key",
@@ -109,31 +117,3 @@ PROBLEM_STATUSES = {
     "429": "Rate limited",
     "503": "A dependency is unavailable, or the answer passed its deadline",
 }
-
-
-def document_problems(app: FastAPI) -> None:
-    """Describe every error response as problem+json in the OpenAPI document."""
-    from fastapi.openapi.utils import get_openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
-        )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        problem_ref = {"$ref": "#/components/schemas/Problem"}
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                responses = operation.setdefault("responses", {})
-                for status, description in PROBLEM_STATUSES.items():
-                    responses[status] = {
-                        "description": description,
-                        "content": {PROBLEM_TYPE: {"schema": problem_ref}},
-                    }
-        for name in ("HTTPValidationError", "ValidationError"):
-            schema["components"]["schemas"].pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

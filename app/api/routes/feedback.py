@@ -8,12 +8,19 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep, ModerateKeyDep
+from app.api.responses import FeedbackLabel
 from app.api.schemas import FeedbackRequest
 
 router = APIRouter(tags=["feedback"])
 
 
-@router.post("/v1/feedback", status_code=201, summary="Label a text spam or ham")
+@router.post(
+    "/v1/feedback",
+    status_code=201,
+    summary="Label a text spam or ham",
+    response_model=FeedbackLabel,
+    response_model_exclude_unset=True,
+)
 async def feedback(body: FeedbackRequest, engine: EngineDep, key: ModerateKeyDep) -> dict[str, Any]:
     def store() -> dict[str, Any]:
         row = engine.store.add_label(

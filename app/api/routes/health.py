@@ -8,11 +8,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.deps import EngineDep
+from app.api.responses import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness")
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    response_model=Health,
+    response_model_exclude_unset=True,
+    responses={503: {"model": Health, "description": "the database did not answer"}},
+)
 def healthz(engine: EngineDep) -> Any:
     try:
         engine.store.ping()

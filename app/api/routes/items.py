@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep
+from app.api.responses import ItemInfo
 from app.api.schemas import SHA256_PATTERN
 from app.engine import TrustEngine
 from app.errors import NotFound
@@ -16,7 +17,12 @@ from app.errors import NotFound
 router = APIRouter(tags=["items"])
 
 
-@router.get("/v1/items/{sha256}", summary="Look up an item by digest")
+@router.get(
+    "/v1/items/{sha256}",
+    summary="Look up an item by digest",
+    response_model=ItemInfo,
+    response_model_exclude_unset=True,
+)
 async def get_item(
     engine: EngineDep, sha256: Annotated[str, Path(pattern=SHA256_PATTERN)]
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import AdminKeyDep, EngineDep
+from app.api.responses import PublisherInfo
 from app.api.schemas import PublisherRequest
 from app.store.tables import Publisher
 
@@ -24,13 +25,24 @@ def publisher_doc(p: Publisher) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/publishers", status_code=201, summary="Register a publisher")
+@router.post(
+    "/v1/publishers",
+    status_code=201,
+    summary="Register a publisher",
+    response_model=PublisherInfo,
+    response_model_exclude_unset=True,
+)
 async def register(body: PublisherRequest, engine: EngineDep, _key: AdminKeyDep) -> dict[str, Any]:
     return publisher_doc(
         await run_in_threadpool(engine.store.register_publisher, body.name, body.public_key)
     )
 
 
-@router.get("/v1/publishers", summary="List publishers")
+@router.get(
+    "/v1/publishers",
+    summary="List publishers",
+    response_model=list[PublisherInfo],
+    response_model_exclude_unset=True,
+)
 def list_all(engine: EngineDep) -> list[dict[str, Any]]:
     return [publisher_doc(p) for p in engine.store.list_publishers()]

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.bodies import JSON, body_kind, read_json, read_upload, upload_or_json
 from app.api.deps import EngineDep, SignKeyDep
+from app.api.responses import SignResult
 from app.api.schemas import SignRequest
 from app.engine import TrustEngine
 from app.errors import Forbidden
@@ -26,7 +27,13 @@ SIGN_BODY = upload_or_json(
 )
 
 
-@router.post("/v1/sign", openapi_extra=SIGN_BODY, summary="Sign content")
+@router.post(
+    "/v1/sign",
+    openapi_extra=SIGN_BODY,
+    summary="Sign content",
+    response_model=SignResult,
+    response_model_exclude_unset=True,
+)
 async def sign(request: Request, engine: EngineDep, key: SignKeyDep) -> dict[str, Any]:
     """Sign an upload (C2PA where the type allows, plus a signed record) or a text, or
     store a record the key's publisher signed itself. The entry is queued for the log."""
