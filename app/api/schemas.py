@@ -1,18 +1,36 @@
-"""Request bodies of the JSON routes."""
+"""Request bodies of the JSON routes.
+
+Some constraints are checked in code, where the message can say more: one field or the
+other (a model validator), blank text (the engine), an Ed25519 key's encoding (the
+store). The JSON Schema states them too (``json_schema_extra``), so that clients and the
+API fuzzer know what is accepted.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+NOT_BLANK: JsonDict = {"pattern": r"\S"}  # checked by the engine and the store: "text is empty"
+ED25519_B64: JsonDict = {"pattern": r"^[A-Za-z0-9+/]{43}=$"}  # 32 bytes, standard base64
+
+
+def exactly_one_of(*names: str) -> JsonDict:
+    """JSON Schema for "exactly one of these fields is given" (a null counts as absent)."""
+    return {
+        "oneOf": [
+            {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names
+        ]
+    }
 
 
 class VerifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one_of("text", "sha256"))
 
-    text: str | None = Field(default=None, min_length=1)
+    text: str | None = Field(default=None, min_length=1, json_schema_extra=NOT_BLANK)
     sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
     id: str | None = Field(
         default=None,
@@ -29,11 +47,19 @@ class VerifyRequest(BaseModel):
 
 
 class SignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one_of("text", "record"))
 
-    text: str | None = Field(default=None, min_length=1)
-    record: dict[str, Any] | None = None
-    claims: dict[str, Any] = Field(default_factory=dict)
+    text: str | None = Field(default=None, min_length=1, json_schema_extra=NOT_BLANK)
+    record: dict[str, Any] | None = Field(
+        default=None,
+        description="a record envelope the key's publisher signed itself "
+        "(RecordEnvelope); only a publisher's API key may submit one",
+    )
+    claims: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what you state about the content, signed into the record as RFC 8785 "
+        "JSON: integers within ±2^53",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SignRequest:
@@ -45,13 +71,18 @@ class SignRequest(BaseModel):
 class PublisherRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    public_key: str = Field(min_length=40, max_length=64, description="Ed25519 key, base64")
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_BLANK)
+    public_key: str = Field(
+        min_length=40,
+        max_length=64,
+        description="Ed25519 key, base64",
+        json_schema_extra=ED25519_B64,
+    )
 
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=100_000)
+    text: str = Field(min_length=1, max_length=100_000, json_schema_extra=NOT_BLANK)
     label: str = Field(pattern=r"^(spam|ham)$")
     id: str | None = Field(default=None, min_length=1, max_length=200)
