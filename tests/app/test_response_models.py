@@ -303,3 +303,19 @@ def test_problems_and_text_answers(client: TestClient) -> None:
         "text/plain",
         "application/openmetrics-text",
     }
+
+
+def test_schema_values_are_the_vocabulary() -> None:
+    """The documented labels and states are exactly the engine's vocabulary."""
+    from app.api.responses import verdict as schema
+    from app.verdict.vocabulary import C2paState, LogStatus, ProofSource, Verdict
+
+    def allowed(model: type[BaseModel], name: str) -> set[str]:
+        annotation = model.model_fields[name].annotation
+        literals = [annotation, *get_args(annotation)]  # a Literal, or Literal | None
+        return {a for arg in literals for a in get_args(arg) if isinstance(a, str)}
+
+    assert set(get_args(schema.VerdictLabel)) == {v.value for v in Verdict}
+    assert allowed(schema.C2paCheck, "state") == {s.value for s in C2paState}
+    assert allowed(schema.LogCheck, "status") == {s.value for s in LogStatus}
+    assert allowed(schema.LogCheck, "proof_source") == {s.value for s in ProofSource}

@@ -1,0 +1,218 @@
+"""Every other response body: signing, items, proofs and bundles, keys, publishers,
+feedback and health."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.api.responses.base import B64_HASHES, SHA256_DESCRIPTION, Document
+from app.api.responses.verdict import Verdict
+
+# --- signed records -------------------------------------------------------------------
+
+
+class SignedRecord(Document):
+    """A ``trustseal.record/v1`` record. Listed in RFC 8785 order: the signature is
+    Ed25519 over the record's canonical JSON (RFC 8785), so a verifier re-canonicalises
+    it, any fields not named here included."""
+
+    claims: dict[str, Any] | None = Field(
+        default=None, description="what the signer states about the content (open-ended)"
+    )
+    key_id: str = Field(description="the signing key: a record key in /v1/keys or a publisher's")
+    media_type: str
+    publisher: str | None = Field(
+        default=None, description="the publisher the service signed for; absent when none"
+    )
+    sha256: str = Field(description=SHA256_DESCRIPTION)
+    signed_at: str = Field(description="UTC time of signing, RFC 3339 (seconds, 'Z')")
+    type: Literal["trustseal.record/v1"]
+
+
+class RecordEnvelope(Document):
+    """A signed record as stored and logged: its log leaf is the RFC 6962 leaf hash of
+    this envelope's canonical JSON."""
+
+    record: SignedRecord
+    signature: str = Field(description="Ed25519 over the record's RFC 8785 JSON, base64")
+
+
+# --- POST /v1/sign --------------------------------------------------------------------
+
+
+class SignC2pa(Document):
+    embedded: bool = Field(description="a C2PA manifest is embedded in content_base64")
+    sidecar: bool = Field(description="a detached manifest is in manifest_base64")
+
+
+class QueuedEntry(Document):
+    entry: int | None = Field(description="the log entry's id")
+    status: Literal["queued"] = Field(
+        description="accepted; its leaf index comes with the next signed checkpoint"
+    )
+
+
+class SignResult(Document):
+    """What was signed, and where its record went."""
+
+    sha256: str = Field(description="SHA-256 (hex) of the signed content as returned")
+    media_type: str
+    size: int = Field(description="bytes of the signed content (0 for a submitted record)")
+    c2pa: SignC2pa
+    record: RecordEnvelope
+    log: QueuedEntry
+    content_base64: str | None = Field(
+        default=None,
+        description="uploads only: the content with its embedded manifest, base64; null "
+        "when signing did not change the bytes",
+    )
+    manifest_base64: str | None = Field(
+        default=None,
+        description="uploads only: the detached .c2pa manifest, base64, when asked for",
+    )
+
+
+# --- GET /v1/items/{sha256} -----------------------------------------------------------
+
+
+class EntryStatus(Document):
+    entry: int = Field(description="the log entry's id")
+    index: int | None = Field(description="leaf index; null while queued")
+    status: Literal["queued", "sequenced"]
+
+
+class StoredRecord(Document):
+    envelope: RecordEnvelope
+    log: EntryStatus | None = Field(description="the record's log entry; null if it has none")
+
+
+class ItemInfo(Document):
+    """What the service holds about an item."""
+
+    sha256: str = Field(description=SHA256_DESCRIPTION)
+    media_type: str
+    size: int
+    first_seen: str = Field(description="when the item was first stored, ISO 8601")
+    records: list[StoredRecord] = Field(description="its signed records, oldest first")
+
+
+# --- the transparency log -------------------------------------------------------------
+
+
+class BundleAnchor(Document):
+    """The chain transaction that published the checkpoint's root."""
+
+    chain_id: int
+    contract: str = Field(description="the anchor contract's address, 0x-hex")
+    tx: str = Field(description="transaction hash, 0x-hex")
+    block: int
+    block_hash: str
+    root: str = Field(description="the checkpoint's root hash, 0x-hex")
+    tree_size: int
+    origin: str = Field(description="the log's origin line")
+
+
+class ProofBundle(Document):
+    """Everything needed to check offline that an item is in the log
+    (``trustseal proof verify``)."""
+
+    type: Literal["trustseal.proof/v1"]
+    envelope: RecordEnvelope
+    leaf_index: int = Field(ge=0)
+    inclusion_proof: list[str] = Field(description=B64_HASHES)
+    checkpoint: str = Field(description="the signed checkpoint (C2SP signed note) proved into")
+    anchor: BundleAnchor | None = Field(description="the checkpoint's chain anchor, if any")
+
+
+class InclusionProof(Document):
+    index: int = Field(description="leaf index")
+    size: int = Field(description="tree size of the checkpoint proved into")
+    proof: list[str] = Field(description=B64_HASHES)
+
+
+class ConsistencyProof(Document):
+    old: int = Field(description="the older tree size")
+    new: int = Field(description="the newer tree size")
+    proof: list[str] = Field(description=f"{B64_HASHES}; empty when the sizes are equal")
+
+
+class LookupResult(Document):
+    """Verdicts of known items whose SHA-256 starts with the prefix; the client matches
+    its own digest among them."""
+
+    prefix: str
+    items: list[Verdict] = Field(description="verdict documents (by digest), at most 256")
+    truncated: bool = Field(description="more items share the prefix than were listed")
+
+
+# --- GET /v1/keys ---------------------------------------------------------------------
+
+
+class PublicKey(Document):
+    key_id: str
+    alg: str = Field(description="always 'Ed25519'")
+    public_key: str = Field(description="the raw 32-byte key, base64")
+    current: bool = Field(description="the key signing now; the others still verify")
+
+
+class LogKeys(Document):
+    origin: str = Field(description="the log's origin line")
+    verifiers: list[str] = Field(description="checkpoint verifier keys, C2SP note format")
+
+
+class ChainInfo(Document):
+    """Where checkpoints are anchored; ``{"status": "unavailable"}`` while the chain's
+    node cannot be reached."""
+
+    chain_id: int | None = None
+    contract: str | None = None
+    development: bool | None = Field(
+        default=None, description="a local development chain: its anchors prove nothing"
+    )
+    status: str | None = Field(default=None, description="'unavailable' when unreachable")
+
+
+class PublisherKey(Document):
+    name: str
+    key_id: str
+    public_key: str = Field(description="Ed25519, base64")
+
+
+class C2paKeys(Document):
+    certificate_chain: str = Field(description="the C2PA signing chain, PEM, leaf first")
+
+
+class PublicKeys(Document):
+    """Everything a verifier pins: check receipts, records and bundles against these."""
+
+    records: list[PublicKey] = Field(description="keys of the service's signed records")
+    receipts: list[PublicKey] = Field(description="keys of verdict receipts")
+    checkpoints: list[PublicKey] = Field(description="keys of log checkpoints")
+    log: LogKeys
+    chain: ChainInfo | None = Field(description="null when the log is not anchored")
+    publishers: list[PublisherKey] = Field(description="registered, unrevoked publishers")
+    c2pa: C2paKeys
+
+
+# --- publishers, feedback, health -----------------------------------------------------
+
+
+class PublisherInfo(Document):
+    id: int
+    name: str
+    key_id: str = Field(description="the id its records name in key_id")
+    public_key: str = Field(description="Ed25519, base64")
+    created_at: str = Field(description="ISO 8601")
+
+
+class FeedbackLabel(Document):
+    id: int
+    sha256: str = Field(description="SHA-256 (hex) of the labelled text, UTF-8")
+    label: Literal["spam", "ham"]
+
+
+class Health(Document):
+    status: Literal["ok", "unhealthy"]
+    database: str = Field(description="'ok', or the error's class name when it failed")
