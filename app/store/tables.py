@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -147,6 +147,54 @@ class Label(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SoftBinding(SQLModel, table=True):
+    """One fingerprint (or text binding) of a signed item, with its 16-bit bands
+    (``b0`` … ``b15``, see :mod:`signing.soft_binding`) in indexed columns."""
+
+    __tablename__ = "soft_bindings"
+    __table_args__ = (
+        UniqueConstraint("sha256", "alg", "region", name="uq_soft_bindings_item_region"),
+        Index("ix_soft_bindings_alg_value", "alg", "value"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    sha256: str = Field(max_length=64, index=True, foreign_key="items.sha256")
+    alg: str = Field(max_length=64)
+    region: str = Field(max_length=32)
+    value: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    b0: int = Field(index=True)
+    b1: int = Field(index=True)
+    b2: int = Field(index=True)
+    b3: int = Field(index=True)
+    b4: int = Field(index=True)
+    b5: int = Field(index=True)
+    b6: int = Field(index=True)
+    b7: int = Field(index=True)
+    b8: int = Field(index=True)
+    b9: int = Field(index=True)
+    b10: int = Field(index=True)
+    b11: int = Field(index=True)
+    b12: int = Field(index=True)
+    b13: int = Field(index=True)
+    b14: int = Field(index=True)
+    b15: int = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SoftBindingSource(SQLModel, table=True):
+    """What confirming a match needs of the original: compact image features, or the
+    signed text (normalised)."""
+
+    __tablename__ = "soft_binding_sources"
+
+    sha256: str = Field(primary_key=True, max_length=64, foreign_key="items.sha256")
+    alg: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 # SQLAlchemy Core handles on the tables, for the queries that need no ORM objects;
 # declared here once.
 PUBLISHERS = Publisher.__table__  # type: ignore[attr-defined]
@@ -159,3 +207,5 @@ CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
 ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 STATE = ServiceState.__table__  # type: ignore[attr-defined]
 LABELS = Label.__table__  # type: ignore[attr-defined]
+SOFT_BINDINGS = SoftBinding.__table__  # type: ignore[attr-defined]
+SOFT_SOURCES = SoftBindingSource.__table__  # type: ignore[attr-defined]

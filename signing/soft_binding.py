@@ -1,0 +1,72 @@
+"""Soft bindings: what every 256-bit fingerprint index and C2PA soft-binding assertion
+shares, whatever algorithm made the fingerprint.
+
+Look-ups use multi-index hashing (Norouzi, Punjani and Fleet, 2012): a 256-bit value is
+cut into ``BANDS`` bands of 16 bits, each stored in an indexed column. Two values at
+Hamming distance ``d`` differ in at most ``d`` bits, so by the pigeonhole principle at
+least one band differs in at most ``d // BANDS`` bits. With ``BANDS`` = 16 and a search
+radius of ``RADIUS`` = 2 bits per band, every stored value within distance
+``MAX_SEARCH_DISTANCE`` = 47 of the query is found by exact matches on the 137 band
+values around each query band; no row is scanned.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from itertools import combinations
+
+__all__ = [
+    "BANDS",
+    "BAND_BITS",
+    "MAX_SEARCH_DISTANCE",
+    "RADIUS",
+    "VALUE_BYTES",
+    "assertion",
+    "bands",
+    "hamming",
+    "neighbours",
+]
+
+VALUE_BYTES = 32
+BANDS = 16
+BAND_BITS = 16
+RADIUS = 2
+MAX_SEARCH_DISTANCE = BANDS * (RADIUS + 1) - 1  # 47: any closer value shares a band ball
+
+
+def bands(value: bytes) -> list[int]:
+    """The 16 bands of a 32-byte value, as unsigned 16-bit integers."""
+    if len(value) != VALUE_BYTES:
+        raise ValueError(f"a soft-binding value is {VALUE_BYTES} bytes, not {len(value)}")
+    return [int.from_bytes(value[i : i + 2], "big") for i in range(0, VALUE_BYTES, 2)]
+
+
+@lru_cache(maxsize=1)
+def _flips() -> tuple[int, ...]:
+    masks = [0]
+    for r in range(1, RADIUS + 1):
+        masks += [sum(1 << b for b in bits) for bits in combinations(range(BAND_BITS), r)]
+    return tuple(masks)
+
+
+def neighbours(band: int) -> list[int]:
+    """Every 16-bit value within ``RADIUS`` bits of ``band`` (137 of them), itself first."""
+    return [band ^ mask for mask in _flips()]
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    """The number of differing bits of two values of equal length."""
+    if len(a) != len(b):
+        raise ValueError("values of different lengths")
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def assertion(alg: str, value: bytes | str) -> dict[str, object]:
+    """A ``c2pa.soft-binding`` assertion (C2PA 2.x) over the whole asset: ``value`` is
+    base64 of the bytes, or the algorithm's own text form (an ISCC code, say)."""
+    text = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    return {
+        "label": "c2pa.soft-binding",
+        "data": {"alg": alg, "blocks": [{"scope": {}, "value": text}]},
+    }
