@@ -1,4 +1,4 @@
-"""Fixtures for the application layer: an engine on a temporary data dir, and a client."""
+"""Fixtures for the application layer: an engine on a temporary data dir, a client, a Redis."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
+from tests.support.servers import OwnRedis
 
 
 @pytest.fixture
@@ -49,3 +50,11 @@ def admin_token(engine: TrustEngine) -> str:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -19,9 +19,9 @@ from app.settings import Settings
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES
 from signing.keys import Ed25519Key
 from signing.records import build_record, sha256_hex, sign_record
-from tests import media_factory
 from tests.app.conftest import auth
-from tests.tamper import flip_content_byte
+from tests.support import media_factory
+from tests.support.tamper import flip_content_byte
 
 PROBLEM = "application/problem+json"
 MEDIA_TYPES = sorted(SIGNABLE_MEDIA_TYPES & set(media_factory.GENERATORS))
@@ -342,12 +342,12 @@ def sign_file_text(client: TestClient, token: str) -> str:
 
 
 def test_remote_manifest_answered_without_network(client: TestClient, engine: TrustEngine) -> None:
-    from tests.signing.conftest import CountingServer
-    from tests.signing.test_c2pa_media import _sign_with_remote_url
+    from tests.support.c2pa import sign_with_remote_url
+    from tests.support.servers import CountingServer
 
     server = CountingServer()
     try:
-        asset, _manifest = _sign_with_remote_url(engine.c2pa_material, server.url)
+        asset, _manifest = sign_with_remote_url(engine.c2pa_material, server.url)
         r = verify_file(client, asset)
         assert r.status_code == 200, r.text
         doc = r.json()

@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from html.parser import HTMLParser
@@ -16,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import media_factory
-from tests.app.test_cli import TRUSTSEAL, assert_one_line_error, run
-from tests.tamper import flip_content_byte
+from tests.support import media_factory
+from tests.support.cli import TRUSTSEAL, assert_one_line_error, run
+from tests.support.servers import free_port
+from tests.support.tamper import flip_content_byte
 
 SPAM = "WIN a FREE iPhone!!! click http://bit.ly/xyz now to claim your prize"
 
@@ -192,12 +192,6 @@ def test_interrupted_run_resumes_without_duplicates_or_gaps(tmp_path: Path) -> N
     ids = [d["id"] for d in read_jsonl(out)]
     assert len(ids) == len(set(ids)) == n
     assert set(ids) == {f"t{i}" for i in range(n)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_remote_mode_matches_local_mode(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests import media_factory
-from tests.app.test_cli import assert_one_line_error, run
-from tests.tamper import flip_content_byte
+from tests.support import media_factory
+from tests.support.cli import assert_one_line_error, run
+from tests.support.tamper import flip_content_byte
 
 
 def test_bundles_verify_elsewhere_with_only_keys_bundle_and_content(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from app.verdict.content import ContentAnalyzer
 from detectors.campaign import CampaignIndex
 from signing.keys import Ed25519Key
 from tests.app.conftest import auth
-from tests.app.test_cli import assert_one_line_error, run
+from tests.support.cli import assert_one_line_error, run
 
 SPAM = "WIN a FREE iPhone!!! click http://bit.ly/xyz now to claim your prize"
 HAM = "Thanks for the notes from today's meeting, see you on Tuesday."

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
-from tests import media_factory
+from tests.support import media_factory
 
 POSITIVE, NEGATIVE, KNOWN = 30, 15, 5  # examples per operation (positive: per media type)
 # Content bodies are judged by what the bytes are, which a schema cannot say: bytes that

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import media_factory
 from tests.app.conftest import auth
+from tests.support import media_factory
 
 VERDICTS = {"trusted", "verified", "unverified", "suspicious", "spam", "tampered"}
 TIME_BOUND = 10.0  # seconds for one answer, on a loaded 2-core machine

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from app.api import hot
 from app.api.main import create_app
 from app.settings import Settings
-from tests.app.test_trust_service import OwnRedis, own_redis  # noqa: F401 (fixture)
+from tests.support.servers import OwnRedis
 
 
 def settings_for(tmp_path: Path, **extra: Any) -> Settings:

@@ -20,12 +20,7 @@ from app.api.main import create_app
 from app.settings import Settings
 from app.state.campaign_store import RedisCampaignStorage
 from detectors.campaign import CampaignIndex
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.servers import free_port
 
 
 def test_client_disconnect_mid_body_is_not_a_server_error(

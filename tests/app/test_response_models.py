@@ -29,10 +29,9 @@ from signing.anchor import ChainClient
 from signing.bundle import verify_bundle
 from signing.keys import Ed25519Key
 from signing.records import build_record, sha256_hex, sign_record, verify_record
-from tests import media_factory
 from tests.app.conftest import auth
-from tests.support import golden
-from tests.tamper import flip_content_byte
+from tests.support import golden, media_factory
+from tests.support.tamper import flip_content_byte
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"

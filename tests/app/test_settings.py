@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.app.test_cli import run
+from tests.support.cli import run
 
 # anvil's first development account: public, but treated here as an operator's secret
 CHAIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

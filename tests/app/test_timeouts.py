@@ -25,15 +25,10 @@ from app.api.server import uvicorn_options
 from app.engine import TrustEngine
 from app.settings import Settings
 from app.store.tables import Record
-from tests.app.test_cli import TRUSTSEAL
+from tests.support.cli import TRUSTSEAL
+from tests.support.servers import free_port
 
 PROBLEM = "application/problem+json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -9,9 +9,9 @@ import torch
 from detectors import embedder as embedder_module
 from detectors.embedder import Embedder, resolve_precision
 from detectors.spam import SpamClassifier
+from tests.support.spam_texts import HAM, SPAM, SPAM_EMAIL
 
 from .conftest import CAMPAIGN, UNRELATED
-from .test_spam import HAM, SPAM, SPAM_EMAIL
 
 TEXTS = [*SPAM, *HAM, SPAM_EMAIL, *CAMPAIGN, *UNRELATED, "ok", "x" * 2000]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.servers import free_port
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 # anvil's first default development account (public, funded only on local nodes)
@@ -29,12 +30,6 @@ def anvil_bin() -> Path:
     # the test command installs these tools; their absence is a failure, not a skip
     assert setup.returncode == 0, f"installing tools/ failed: {setup.stderr[-500:]}"
     return Path(setup.stdout.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Anvil:

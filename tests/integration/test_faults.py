@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -24,16 +23,11 @@ import pytest
 
 from app.store.audit import LogAudit, audit_log
 from app.store.database import Database
-from tests.app.test_cli import TRUSTSEAL, run
 from tests.conftest import FaultFigures
+from tests.support.cli import TRUSTSEAL, run
+from tests.support.servers import free_port
 
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivatePostgres:

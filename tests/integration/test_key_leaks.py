@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from nacl.signing import SigningKey
 
-from tests import media_factory
-from tests.app.test_cli import TRUSTSEAL
-from tests.integration.conftest import DEV_KEY, Anvil, free_port
-from tests.tamper import flip_content_byte
+from tests.integration.conftest import DEV_KEY, Anvil
+from tests.support import media_factory
+from tests.support.cli import TRUSTSEAL
+from tests.support.servers import free_port
+from tests.support.tamper import flip_content_byte
 
 pytestmark = pytest.mark.chain
 

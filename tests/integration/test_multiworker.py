@@ -20,8 +20,8 @@ import pytest
 import redis
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.app.test_cli import TRUSTSEAL
-from tests.integration.conftest import free_port
+from tests.support.cli import TRUSTSEAL
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.redis
 

@@ -16,9 +16,9 @@ from app.engine import TrustEngine
 from app.settings import Settings
 from app.store.audit import audit_log
 from app.store.tables import AnchorRow
-from tests.app.test_cli import run
 from tests.conftest import FaultFigures
 from tests.integration.conftest import DEV_KEY, Anvil
+from tests.support.cli import run
 
 pytestmark = pytest.mark.chain
 

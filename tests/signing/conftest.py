@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from signing.c2pa_certs import C2paSigningMaterial, create_or_load_local_chain
 from signing.c2pa_media import C2paMedia
+from tests.support.servers import CountingServer
 
 SHARED_C2PA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "c2pa"
 
@@ -167,40 +166,6 @@ def operator_chain(tmp_path: Path) -> Callable[..., OperatorChain]:
         return OperatorChain(chain_path, key_path, pem_cert(root), signer_key)
 
     return make
-
-
-class CountingServer:
-    """An HTTP server on 127.0.0.1 that records every connection and request (all 404)."""
-
-    def __init__(self) -> None:
-        self.connections: list[tuple[str, int]] = []
-        self.requests: list[str] = []
-        requests, connections = self.requests, self.connections
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                requests.append(f"{self.command} {self.path}")
-                self.send_response(404)
-                self.end_headers()
-
-            do_HEAD = do_POST = do_GET
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            def verify_request(self, request: object, client_address: object) -> bool:
-                connections.append(client_address)  # type: ignore[arg-type]
-                return True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/manifests/m1.c2pa"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

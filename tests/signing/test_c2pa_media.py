@@ -23,8 +23,10 @@ from signing.c2pa_media import (
 )
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
 from signing.media import check_structure
-from tests import media_factory
-from tests.signing.conftest import CountingServer, OperatorChain, issue, new_key, pem_cert, pem_key
+from tests.signing.conftest import OperatorChain, issue, new_key, pem_cert, pem_key
+from tests.support import media_factory
+from tests.support.c2pa import sign_with_remote_url
+from tests.support.servers import CountingServer
 
 SIGNABLE = sorted(SIGNABLE_MEDIA_TYPES)
 SHARED_SIGNED = ["C.jpg", "CA.jpg", "CACA.jpg", "boxhash.jpg", "update_manifest.jpg"]
@@ -316,24 +318,10 @@ def test_settings_disable_every_fetch(local_chain: C2paSigningMaterial) -> None:
 # --- remote manifests: never fetched --------------------------------------------------
 
 
-def _sign_with_remote_url(material: C2paSigningMaterial, url: str) -> tuple[bytes, bytes]:
-    info = c2pa.C2paSignerInfo(
-        material.alg, material.cert_chain_pem, material.private_key_pem, None
-    )
-    with c2pa.Signer.from_info(info) as signer, c2pa.Context() as context:
-        builder = c2pa.Builder({"claim_generator_info": [{"name": "test"}]}, context=context)
-        builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
-        builder.set_no_embed()
-        builder.set_remote_url(url)
-        output = io.BytesIO()
-        manifest = builder.sign(signer, "image/jpeg", io.BytesIO(media_factory.make_jpeg()), output)
-    return output.getvalue(), manifest
-
-
 def test_remote_manifest_never_fetched(
     trusting_media: C2paMedia, local_chain: C2paSigningMaterial, manifest_server: CountingServer
 ) -> None:
-    asset, manifest = _sign_with_remote_url(local_chain, manifest_server.url)
+    asset, manifest = sign_with_remote_url(local_chain, manifest_server.url)
     evidence = trusting_media.read(asset, "image/jpeg")
     assert manifest_server.connections == []
     assert manifest_server.requests == []
@@ -350,7 +338,7 @@ def test_default_c2pa_settings_would_have_fetched(
     local_chain: C2paSigningMaterial, manifest_server: CountingServer
 ) -> None:
     """Control for the test above: the server does see c2pa's fetch when it is allowed."""
-    asset, _ = _sign_with_remote_url(local_chain, manifest_server.url)
+    asset, _ = sign_with_remote_url(local_chain, manifest_server.url)
     with c2pa.Context() as context, pytest.raises(c2pa.C2paError):
         c2pa.Reader("image/jpeg", io.BytesIO(asset), context=context)
     assert manifest_server.requests == ["GET /manifests/m1.c2pa"]

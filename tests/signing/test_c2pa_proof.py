@@ -23,7 +23,7 @@ from signing.c2pa_proof import (
     read_attached_proof,
 )
 from signing.errors import MalformedContent, UnsupportedMediaType
-from tests import media_factory
+from tests.support import media_factory
 
 BUNDLE = {
     "type": "trustseal.proof/v1",

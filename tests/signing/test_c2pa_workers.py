@@ -13,7 +13,7 @@ from signing.c2pa_media import C2paMedia
 from signing.c2pa_proof import active_manifest_label, attach_proof, read_attached_proof
 from signing.c2pa_workers import C2paWorkers, WorkerJob
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
-from tests import media_factory
+from tests.support import media_factory
 
 
 @pytest.fixture(scope="module")

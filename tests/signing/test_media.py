@@ -11,7 +11,7 @@ from PIL import Image
 
 from signing.errors import MalformedContent, UnsupportedMediaType
 from signing.media import check_structure, normalize_media_type, sniff_media_type
-from tests import media_factory
+from tests.support import media_factory
 
 ALL_TYPES = sorted(media_factory.GENERATORS)
 SAMPLES = {media_type: media_factory.make(media_type) for media_type in ALL_TYPES}

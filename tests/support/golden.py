@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests import media_factory
-from tests.tamper import flip_content_byte
+from tests.support import media_factory
+from tests.support.tamper import flip_content_byte
 
 FORMAT = 1
 SPAM_TOLERANCE = 0.02  # spam probabilities are stored rounded to 2 decimals

@@ -1,5 +1,5 @@
 // Flip one byte in a JPEG's entropy-coded scan data (not in its C2PA manifest), the way
-// the service's own tests tamper media (tests/tamper.py).
+// the service's own tests tamper media (tests/support/tamper.py).
 export function flipScanByte(data) {
   const out = Buffer.from(data);
   const sos = out.lastIndexOf(Buffer.from([0xff, 0xda]));
