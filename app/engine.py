@@ -15,11 +15,13 @@ from app.key_directory import KeyDirectory
 from app.observability import DEGRADED
 from app.publishing import SigningService, SignResult
 from app.settings import Settings
+from app.soft_binding import SoftBindingCollector, SoftBindingIndexer, SoftBindingResolver
 from app.state.ratelimit import RateLimiter
 from app.state.redis_link import RedisLink
 from app.state.verdict_cache import VerdictCache
 from app.store import Database, Publisher, Store
 from app.store.log import TransparencyLog
+from app.store.soft_bindings import SoftBindingIndex
 from app.verdict.collectors import (
     AttachedProofCollector,
     C2paCollector,
@@ -96,11 +98,15 @@ class TrustEngine:
         )
         # (5) the two services behind the façade
         checker = LogChecker(db, self.directory.pinned_keys, settings.chain_min_confirmations)
+        self.soft_index = SoftBindingIndex(db)
+        soft = SoftBindingCollector(self.soft_index, self.store, self.directory.resolve_key)
+        self.resolver = SoftBindingResolver(self.soft_index, soft)
         pipeline = CollectionPipeline(
             c2pa=C2paCollector(self.c2pa_workers),
             records=RecordCollector(self.log, self.store, checker, self.directory.resolve_key),
             attached=AttachedProofCollector(self.c2pa_workers, checker),
             content=ContentCollector(self.content),
+            soft=soft,
             store=self.store,
         )
         self.verifier = VerdictService(
@@ -111,6 +117,7 @@ class TrustEngine:
             self.store,
             keys,
             self.content.model_version,
+            self.soft_index,
         )
         self.signer = SigningService(
             settings,
@@ -120,6 +127,7 @@ class TrustEngine:
             self.c2pa_workers,
             self.cache,
             self.directory.resolve_key,
+            SoftBindingIndexer(self.soft_index),
         )
 
     @classmethod

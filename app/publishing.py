@@ -10,6 +10,7 @@ from typing import Any
 from app.content import BINARY_TYPE, TEXT_TYPE, decode_text, text_bytes
 from app.errors import Conflict, PayloadTooLarge
 from app.settings import Settings
+from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingIndexer
 from app.state.verdict_cache import VerdictCache
 from app.store import Publisher, Store
 from app.store.log import TransparencyLog
@@ -63,6 +64,7 @@ class SigningService:
         c2pa_workers: C2paWorkers,
         cache: VerdictCache,
         resolve_key: Callable[[str], KeyOwner | None],
+        indexer: SoftBindingIndexer,
     ):
         self.settings = settings
         self.store = store
@@ -71,6 +73,7 @@ class SigningService:
         self.c2pa_workers = c2pa_workers
         self.cache = cache
         self.resolve_key = resolve_key
+        self.indexer = indexer
 
     def sign_bytes(
         self,
@@ -86,18 +89,30 @@ class SigningService:
             raise PayloadTooLarge(f"content is larger than {self.settings.max_upload_bytes} bytes")
         media_type = self.media_type(data)
         content, manifest, embedded, label = data, None, False, None
+        signature, soft_bindings, manifest_store = None, None, None
         if media_type in SIGNABLE_MEDIA_TYPES:
             check_structure(data, media_type)
+            if media_type in FINGERPRINT_MEDIA_TYPES:
+                # soft bindings: fingerprints of the pixels, recorded in the manifest
+                signature, soft_bindings = self.indexer.image_bindings(data)
             signed, label = self.c2pa_workers.sign(
-                data, media_type, title=title, sidecar=sidecar, claims=claims
+                data,
+                media_type,
+                title=title,
+                sidecar=sidecar,
+                claims=claims,
+                soft_bindings=soft_bindings,
             )
             content, manifest, embedded = signed.data, signed.manifest, not sidecar
+            manifest_store = signed.manifest_store
         record_claims = dict(claims or {})
         if embedded or manifest is not None:
             record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"
         if embedded:
             record_claims["c2pa_manifest"] = label
         result = self._record(content, media_type, publisher, record_claims)
+        if signature is not None:
+            self.indexer.add_image(result.sha256, signature, manifest_store)
         result.c2pa_embedded = embedded
         result.manifest = manifest
         result.content = content if embedded else None
@@ -107,7 +122,9 @@ class SigningService:
         self, text: str, *, publisher: Publisher | None = None, claims: dict[str, Any] | None = None
     ) -> SignResult:
         data = text_bytes(text, self.settings.max_text_chars)
-        return self._record(data, TEXT_TYPE, publisher, dict(claims or {}))
+        result = self._record(data, TEXT_TYPE, publisher, dict(claims or {}))
+        self.indexer.add_text(result.sha256, text)
+        return result
 
     def submit_record(self, envelope: Any, publisher: Publisher) -> SignResult:
         """Store a record that a registered publisher signed with its own key."""

@@ -76,11 +76,14 @@ def readable_media_types() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class SignedMedia:
-    """Signed content; ``manifest`` is set only for a detached (sidecar) manifest."""
+    """Signed content; ``manifest`` is set only for a detached (sidecar) manifest, while
+    ``manifest_store`` is the signed manifest store either way (what a soft-binding
+    resolver hands out for the content)."""
 
     data: bytes
     manifest: bytes | None
     media_type: str
+    manifest_store: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -238,15 +241,17 @@ class C2paMedia:
         title: str | None = None,
         sidecar: bool = False,
         claims: dict[str, Any] | None = None,
+        soft_bindings: list[dict[str, Any]] | None = None,
     ) -> SignedMedia:
         """Attach a manifest recording that TrustSeal published ``data``.
 
         The manifest opens ``data`` as its parent ingredient (so any manifest it already
         carries stays in the provenance chain) and adds a ``c2pa.published`` action by
         the TrustSeal software agent; ``claims`` (JSON-serialisable) is stored as the
-        ``org.trustseal.claims`` assertion. With ``sidecar`` the content is returned
-        unchanged and the manifest store comes back detached in ``manifest`` (only for
-        ``SIDECAR_MEDIA_TYPES``).
+        ``org.trustseal.claims`` assertion, and ``soft_bindings`` (``c2pa.soft-binding``
+        assertions, see :func:`signing.soft_binding.assertion`) are added as they are.
+        With ``sidecar`` the content is returned unchanged and the manifest store comes
+        back detached in ``manifest`` (only for ``SIDECAR_MEDIA_TYPES``).
         """
         media_type = normalize_media_type(media_type)
         if not self.can_sign:
@@ -258,6 +263,7 @@ class C2paMedia:
         if not data:
             raise MalformedContent("empty content")
         definition = self._definition(title, claims)
+        definition["assertions"] += list(soft_bindings or ())
         output = io.BytesIO()
         try:
             builder = c2pa.Builder(definition, context=self._context)
@@ -271,8 +277,12 @@ class C2paMedia:
         if sidecar:
             if output.getvalue() != data:
                 raise UnsupportedMediaType(f"c2pa rewrote this {media_type} for a sidecar")
-            return SignedMedia(data=data, manifest=manifest, media_type=media_type)
-        return SignedMedia(data=output.getvalue(), manifest=None, media_type=media_type)
+            return SignedMedia(
+                data=data, manifest=manifest, media_type=media_type, manifest_store=manifest
+            )
+        return SignedMedia(
+            data=output.getvalue(), manifest=None, media_type=media_type, manifest_store=manifest
+        )
 
     def _definition(self, title: str | None, claims: dict[str, Any] | None) -> dict[str, Any]:
         published = {"action": "c2pa.published", "softwareAgent": dict(self._generator)}

@@ -294,10 +294,16 @@ class C2paWorkers:
         title: str | None = None,
         sidecar: bool = False,
         claims: dict[str, Any] | None = None,
+        soft_bindings: list[dict[str, Any]] | None = None,
     ) -> tuple[SignedMedia, str | None]:
         """:meth:`C2paMedia.sign` with this pool's signing material, and the label of the
         embedded active manifest (``None`` for a sidecar)."""
-        options = {"title": title, "sidecar": sidecar, "claims": claims}
+        options = {
+            "title": title,
+            "sidecar": sidecar,
+            "claims": claims,
+            "soft_bindings": soft_bindings,
+        }
         result: tuple[SignedMedia, str | None] = self._send(
             _SIGN, data, media_type, options=options
         ).result()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 __all__ = [
     "BANDS",
@@ -62,7 +63,7 @@ def hamming(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
-def assertion(alg: str, value: bytes | str) -> dict[str, object]:
+def assertion(alg: str, value: bytes | str) -> dict[str, Any]:
     """A ``c2pa.soft-binding`` assertion (C2PA 2.x) over the whole asset: ``value`` is
     base64 of the bytes, or the algorithm's own text form (an ISCC code, say)."""
     text = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value

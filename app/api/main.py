@@ -22,6 +22,7 @@ from app.api.routes import (
     lookup,
     publishers,
     sign,
+    soft_binding,
     verify,
 )
 from app.api.timeouts import RequestDeadlines
@@ -82,7 +83,7 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app, settings)
-    for module in (verify, items, log, lookup):
+    for module in (verify, items, log, lookup, soft_binding):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)

@@ -30,6 +30,7 @@ def build_document(
             "records": len(ev.records),
             "log": ev.log.to_dict() if ev.log else None,
             "anchor": ev.anchor.to_dict() if ev.anchor else None,
+            "soft_binding": ev.soft_binding.to_dict() if ev.soft_binding else None,
         },
         "content": {
             "spam_probability": ev.spam.probability if ev.spam else None,

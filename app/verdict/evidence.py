@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.soft_binding import SoftBindingEvidence, SoftMatch
 from app.verdict.vocabulary import AnchorStatus, C2paState, Code, LogStatus, ProofSource
 from signing.c2pa_media import C2paEvidence
 from signing.records import RecordEvidence
@@ -21,6 +22,8 @@ __all__ = [
     "Evidence",
     "LogEvidence",
     "RecordEvidence",
+    "SoftBindingEvidence",
+    "SoftMatch",
     "SpamEvidence",
     "Subject",
 ]
@@ -137,6 +140,7 @@ class Evidence:
     anchor: AnchorEvidence | None = None
     spam: SpamEvidence | None = None
     campaign: CampaignMembership | None = None
+    soft_binding: SoftBindingEvidence | None = None
     notes: tuple[str, ...] = ()
 
     @property

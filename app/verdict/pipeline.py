@@ -11,6 +11,8 @@ becomes typed evidence through the same numbered steps.
   (6) content: spam probability and campaign membership of texts, a batch's texts in
       one model call
   (7) notes: what a digest-only check cannot see
+  (8) soft bindings: content that no signature covers is looked up by fingerprint
+      (images) or normalised and near-copy text, for the signed originals it resembles
 
 Each step is a collector (:mod:`app.verdict.collectors`); this module only orders them.
 """
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.content import BINARY_TYPE, TEXT_TYPE, decode_text
+from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingCollector
 from app.store import Store
 from app.verdict.collectors import (
     AttachedProofCollector,
@@ -29,7 +32,13 @@ from app.verdict.collectors import (
     RecordCollector,
     RecordFindings,
 )
-from app.verdict.evidence import CampaignMembership, Evidence, SpamEvidence, Subject
+from app.verdict.evidence import (
+    CampaignMembership,
+    Evidence,
+    SoftBindingEvidence,
+    SpamEvidence,
+    Subject,
+)
 from app.verdict.vocabulary import C2paState
 from signing.c2pa_media import C2paEvidence, normalize_media_type, readable_media_types
 from signing.errors import UnsupportedMediaType
@@ -42,6 +51,7 @@ __all__ = [
     "Request",
     "TextRequest",
 ]
+
 
 @dataclass(frozen=True)
 class BytesRequest:
@@ -80,12 +90,14 @@ class CollectionPipeline:
         records: RecordCollector,
         attached: AttachedProofCollector,
         content: ContentCollector,
+        soft: SoftBindingCollector,
         store: Store,
     ):
         self.c2pa = c2pa
         self.records = records
         self.attached = attached
         self.content = content
+        self.soft = soft
         self.store = store
 
     def collect(self, request: Request) -> Evidence:
@@ -146,7 +158,15 @@ class CollectionPipeline:
         elif self.attached.applies(sniffed, c2pa):
             # (4) attached proof, in place of the records of (3)
             found = self.attached.collect(data, sniffed) or stored
-        return _evidence(subject, found, c2pa=c2pa)
+        soft = None
+        if (
+            not found.records
+            and (c2pa is None or c2pa.state == C2paState.ABSENT)
+            and sniffed in FINGERPRINT_MEDIA_TYPES
+        ):
+            # (8) soft bindings, for media that nothing signed covers
+            soft = self.soft.image(data)
+        return _evidence(subject, found, c2pa=c2pa, soft=soft)
 
     def _texts(self, requests: Sequence[TextRequest]) -> list[Evidence]:
         # (6) content, every text in one model call
@@ -154,7 +174,14 @@ class CollectionPipeline:
         # (3) records, every text's in one query
         found = self.records.collect_many([r.sha256 for r in requests])
         return [
-            _evidence(Subject(r.sha256, TEXT_TYPE, r.size), f, spam=spam, campaign=campaign)
+            _evidence(
+                Subject(r.sha256, TEXT_TYPE, r.size),
+                f,
+                spam=spam,
+                campaign=campaign,
+                # (8) soft bindings, for a text that nothing signed covers
+                soft=None if f.records else self.soft.text(r.text, r.sha256),
+            )
             for r, (spam, campaign), f in zip(requests, analysed, found, strict=True)
         ]
 
@@ -179,6 +206,7 @@ def _evidence(
     c2pa: C2paEvidence | None = None,
     spam: SpamEvidence | None = None,
     campaign: CampaignMembership | None = None,
+    soft: SoftBindingEvidence | None = None,
     notes: tuple[str, ...] = (),
 ) -> Evidence:
     return Evidence(
@@ -189,5 +217,6 @@ def _evidence(
         anchor=found.anchor,
         spam=spam,
         campaign=campaign,
+        soft_binding=soft,
         notes=notes,
     )

@@ -9,7 +9,8 @@
 | 5 | valid record from a registered publisher (when publishers count as trusted) | `trusted` | 0.9 |
 | 6 | valid C2PA signature from a signer no anchor vouches for | `verified` | 0.6 |
 | 7 | valid record from this service naming no publisher, or from a publisher when publishers do not count as trusted | `verified` | 0.6 |
-| 8 | nothing that verifies | `unverified` | 0.3 |
+| 8 | no signature covers these bytes, but they closely match signed content (a perceptual fingerprint, or normalised or near-identical text) | `similar` | 0.45 |
+| 9 | nothing that verifies | `unverified` | 0.3 |
 
 The table is rendered from the rules (:func:`app.verdict.rules.policy_table`); a test
 keeps this copy and the README's equal to it. Cryptographic failure always wins, and
@@ -31,7 +32,7 @@ from app.verdict.vocabulary import Verdict
 
 __all__ = ["POLICY_BASE_VERSION", "Decision", "Policy", "PolicyConfig"]
 
-POLICY_BASE_VERSION = "2026.11-2"
+POLICY_BASE_VERSION = "2026.12-1"
 
 
 @dataclass(frozen=True)

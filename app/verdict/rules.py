@@ -164,10 +164,50 @@ class UnregisteredKey:
             )
 
 
-class NoProvenance:
-    """(8) Nothing that verifies."""
+class SimilarContent:
+    """(8) No signature covers these bytes, but they closely match signed content."""
 
-    rows = (Row(8, "nothing that verifies", Verdict.UNVERIFIED, "0.3"),)
+    rows = (
+        Row(
+            8,
+            "no signature covers these bytes, but they closely match signed content "
+            "(a perceptual fingerprint, or normalised or near-identical text)",
+            Verdict.SIMILAR,
+            "0.45",
+        ),
+    )
+
+    def apply(self, ev: Evidence, a: Assessment, cfg: PolicyConfig) -> None:
+        sb = ev.soft_binding
+        if a.verdict is not Verdict.UNVERIFIED or sb is None or not sb.matches:
+            return
+        a.verdict, a.score = Verdict.SIMILAR, 0.45
+        best = sb.matches[0]
+        by = f"signed by {best.publisher}" if best.publisher else "signed through this service"
+        if best.described is not None:
+            a.reasons.append(
+                f"not the signed text: a near copy of a post {by}, "
+                f"with words changed: {best.described}"
+            )
+        elif best.distance == 0 and best.media_type.startswith("text/"):
+            a.reasons.append(
+                f"not the signed bytes: the same text as a post {by}, "
+                "reformatted (whitespace, line breaks, invisible characters, entities or quotes)"
+            )
+        else:
+            a.reasons.append(
+                f"not the signed bytes: resembles an image {by}, "
+                f"fingerprint distance {best.distance} of 256 bits (threshold {sb.threshold}); "
+                "the copy may have been edited"
+            )
+        if len(sb.matches) > 1:
+            a.reasons.append(f"{len(sb.matches) - 1} more signed original(s) resemble it")
+
+
+class NoProvenance:
+    """(9) Nothing that verifies."""
+
+    rows = (Row(9, "nothing that verifies", Verdict.UNVERIFIED, "0.3"),)
 
     def apply(self, ev: Evidence, a: Assessment, cfg: PolicyConfig) -> None:
         if (
@@ -241,6 +281,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     C2paSignature(),
     SignedRecords(),
     UnregisteredKey(),
+    SimilarContent(),
     NoProvenance(),
     LogAndAnchor(),
     SpamContent(),

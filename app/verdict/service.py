@@ -15,15 +15,20 @@ from app.observability import VERDICTS
 from app.settings import Settings
 from app.state.verdict_cache import VerdictCache
 from app.store import Store
+from app.store.soft_bindings import SoftBindingIndex
 from app.verdict.document import build_document
 from app.verdict.evidence import Evidence
 from app.verdict.pipeline import BytesRequest, CollectionPipeline, DigestRequest, TextRequest
 from app.verdict.policy import Policy
+from app.verdict.vocabulary import Verdict
 from signing.errors import MalformedContent
 from signing.keys import KeyRing
 from signing.records import sha256_hex
 
 __all__ = ["VerdictService"]
+
+#: verdicts that the soft-binding index can change when a new original is signed
+UNBACKED = frozenset({Verdict.UNVERIFIED.value, Verdict.SIMILAR.value})
 
 
 class VerdictService:
@@ -36,6 +41,7 @@ class VerdictService:
         store: Store,
         keys: KeyRing,
         model_version: str,
+        soft_index: SoftBindingIndex,
     ):
         self.settings = settings
         self.pipeline = pipeline
@@ -43,6 +49,7 @@ class VerdictService:
         self.cache = cache
         self.store = store
         self.keys = keys
+        self.soft_index = soft_index
         #: what a cached verdict depends on besides the content
         self.versions = f"{policy.version}|{model_version}"
 
@@ -101,11 +108,23 @@ class VerdictService:
     def _cached(
         self, sha: str, variant: str, compute: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
+        """A cached verdict, or a new one cached. A verdict that no signature backs
+        (``unverified``, ``similar``) depends on the soft-binding index too, so it is
+        cached under the index's generation: signing a new original retires it, and
+        the hot paths, which read only the first key, never answer it."""
         hit = self.cache.get(sha, variant, self.versions)
         if hit is not None:
             return hit
+        generation = self.soft_index.generation()
+        unbacked = f"{self.versions}|sb{generation}"
+        hit = self.cache.get(sha, variant, unbacked)
+        if hit is not None:
+            return hit
         doc = compute()
-        self.cache.set(sha, variant, self.versions, doc)
+        if doc["verdict"] in UNBACKED and not doc["provenance"]["records"]:
+            self.cache.set(sha, variant, unbacked, doc)
+        else:
+            self.cache.set(sha, variant, self.versions, doc)
         return doc
 
     def _text_request(self, text: str, item_id: str | None) -> TextRequest:

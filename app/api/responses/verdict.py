@@ -114,16 +114,29 @@ class AnchorCheck(Document):
     checked_at: str | None = Field(default=None, description="last check, ISO 8601")
 
 
+class WordChange(Document):
+    op: Literal["replace", "insert", "delete"]
+    before: str = Field(description="the original's words ('' for an insertion)")
+    after: str = Field(description="this copy's words ('' for a deletion)")
+
+
 class SoftBindingMatch(Document):
     sha256: str = Field(description="SHA-256 (hex) of the signed original")
-    distance: float = Field(description="how far this content is from it; 0 is identical")
-    publisher: str | None = None
+    distance: int = Field(description="bits of 256 between the fingerprints; 0 is identical")
+    media_type: str = Field(description="the original's media type")
+    publisher: str | None = Field(default=None, description="the original's publisher")
+    signed_at: str | None = Field(default=None, description="when the original was signed")
+    changes: list[WordChange] | None = Field(
+        default=None, description="text only: the words that differ from the signed post"
+    )
 
 
 class SoftBinding(Document):
-    """Signed originals this content closely matches (verdict 'similar'), best first."""
+    """Signed originals this content closely matches (verdict 'similar'), best first; the
+    originals' details are at GET /v1/items/{sha256}."""
 
     alg: str = Field(description="the fingerprint: a perceptual hash, or normalised text")
+    threshold: int = Field(description="the largest distance that counts as a match")
     matches: list[SoftBindingMatch]
 
 

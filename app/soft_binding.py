@@ -1,0 +1,264 @@
+"""Soft bindings on both sides: indexing what is signed, and finding the signed
+original of a copy whose exact bytes carry no provenance.
+
+Images are looked up by their perceptual fingerprints (:mod:`signing.fingerprints`),
+each candidate confirmed against the original's stored features; texts by their
+normalised form (a reformatted copy) and their near-copy signature, each candidate
+compared word by word with the signed text (:mod:`signing.text_binding`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.store import Store
+from app.store.soft_bindings import IndexedBinding, SoftBindingIndex
+from signing import fingerprints, text_binding
+from signing.errors import MalformedContent
+from signing.records import KeyOwner, verify_record
+from signing.soft_binding import assertion
+
+__all__ = [
+    "FINGERPRINT_MEDIA_TYPES",
+    "SoftBindingCollector",
+    "SoftBindingEvidence",
+    "SoftBindingIndexer",
+    "SoftMatch",
+]
+
+#: Media the fingerprints are made of: still images Pillow decodes.
+FINGERPRINT_MEDIA_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"}
+)
+MAX_CANDIDATES = 8  # confirmed one by one, nearest first
+MANIFEST_STORE = "c2pa.manifest-store"  # the signed manifest store, kept for resolvers
+
+
+@dataclass(frozen=True)
+class SoftMatch:
+    """A signed original that these bytes closely resemble."""
+
+    sha256: str
+    distance: int  # bits of 256 (0 for a reformatted text)
+    media_type: str
+    publisher: str | None  # the original's attributed publisher, if any
+    signed_at: str | None
+    changes: tuple[tuple[str, str, str], ...] = ()  # text: (op, before, after) word changes
+    described: str | None = None  # the changes in words, for the reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sha256": self.sha256,
+            "distance": self.distance,
+            "media_type": self.media_type,
+            "publisher": self.publisher,
+            "signed_at": self.signed_at,
+        }
+        if self.changes or self.described is not None:
+            out["changes"] = [
+                {"op": op, "before": before, "after": after} for op, before, after in self.changes
+            ]
+        return out
+
+
+@dataclass(frozen=True)
+class SoftBindingEvidence:
+    """Signed originals found by soft binding (fingerprint or normalised text), best first."""
+
+    alg: str
+    threshold: int
+    matches: tuple[SoftMatch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alg": self.alg,
+            "threshold": self.threshold,
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+class SoftBindingIndexer:
+    """Indexes a signed item's soft bindings; returns the C2PA assertions for them."""
+
+    def __init__(self, index: SoftBindingIndex):
+        self.index = index
+
+    def image_bindings(
+        self, data: bytes
+    ) -> tuple[fingerprints.ImageSignature, list[dict[str, object]]]:
+        """The signature of an image about to be signed, and its soft-binding assertions
+        (ours, and the ISCC image code where iscc-core makes one)."""
+        signature = fingerprints.signature_of(data)
+        full = next((h for h in signature.hashes if h.region == "full"), signature.hashes[0])
+        assertions = [assertion(fingerprints.ALG, full.value)]
+        code = fingerprints.iscc_image_code(data)
+        if code is not None:
+            assertions.append(assertion("io.iscc.v0", code))
+        return signature, assertions
+
+    def add_image(
+        self,
+        sha256: str,
+        signature: fingerprints.ImageSignature,
+        manifest_store: bytes | None = None,
+    ) -> None:
+        sources = {fingerprints.ALG: signature.features}
+        if manifest_store:
+            sources[MANIFEST_STORE] = manifest_store
+        self.index.add(
+            sha256,
+            [IndexedBinding(fingerprints.ALG, h.region, h.value) for h in signature.hashes],
+            sources,
+        )
+
+    def add_text(self, sha256: str, text: str) -> None:
+        normalized = text_binding.normalize(text)
+        self.index.add(
+            sha256,
+            [
+                IndexedBinding(
+                    text_binding.EXACT_ALG, "text", bytes.fromhex(text_binding.exact_binding(text))
+                ),
+                IndexedBinding(text_binding.NEAR_ALG, "text", text_binding.near_signature(text)),
+            ],
+            {text_binding.NEAR_ALG: normalized.encode("utf-8")},
+        )
+
+
+class SoftBindingCollector:
+    def __init__(
+        self,
+        index: SoftBindingIndex,
+        store: Store,
+        resolve_key: Callable[[str], KeyOwner | None],
+    ):
+        self.index = index
+        self.store = store
+        self.resolve_key = resolve_key
+
+    def image(self, data: bytes) -> SoftBindingEvidence | None:
+        """Signed originals this image is a copy of; None when there is none."""
+        try:
+            hashes = fingerprints.query_hashes(data)
+        except MalformedContent:
+            return None  # media that decodes for c2pa but not for Pillow has no fingerprint
+        candidates = self.index.near(
+            fingerprints.ALG, [h.value for h in hashes], fingerprints.MAX_DISTANCE
+        )[:MAX_CANDIDATES]
+        features = self.index.sources(fingerprints.ALG, [c.sha256 for c in candidates])
+        confirmed = []
+        for c in candidates:
+            match = fingerprints.confirm(data, features.get(c.sha256, b""), c.distance)
+            if match.confirmed:
+                confirmed.append((c.sha256, c.distance, ()))
+        return self._evidence(fingerprints.ALG, fingerprints.MAX_DISTANCE, confirmed)
+
+    def text(self, text: str, own_sha256: str) -> SoftBindingEvidence | None:
+        """Signed posts this text is a reformatted or near copy of."""
+        exact = bytes.fromhex(text_binding.exact_binding(text))
+        same = [s for s in self.index.exact(text_binding.EXACT_ALG, exact) if s != own_sha256]
+        if same:
+            return self._evidence(text_binding.EXACT_ALG, 0, [(s, 0, ()) for s in same])
+        candidates = self.index.near(
+            text_binding.NEAR_ALG, [text_binding.near_signature(text)], text_binding.MAX_DISTANCE
+        )
+        candidates = [c for c in candidates if c.sha256 != own_sha256][:MAX_CANDIDATES]
+        originals = self.index.sources(text_binding.NEAR_ALG, [c.sha256 for c in candidates])
+        near = []
+        for c in candidates:
+            original = originals.get(c.sha256)
+            if original is None:
+                continue
+            comparison = text_binding.compare(original.decode("utf-8"), text)
+            if comparison.near_copy:
+                near.append((c.sha256, c.distance, comparison.changes))
+        return self._evidence(text_binding.NEAR_ALG, text_binding.MAX_DISTANCE, near)
+
+    def _evidence(
+        self,
+        alg: str,
+        threshold: int,
+        found: Sequence[tuple[str, int, Sequence[text_binding.WordChange]]],
+    ) -> SoftBindingEvidence | None:
+        if not found:
+            return None
+        envelopes = self.store.envelopes_for_many([sha for sha, _, _ in found])
+        matches = []
+        for sha, distance, changes in found:
+            records = [
+                verify_record(json.loads(e), self.resolve_key) for e in envelopes.get(sha, [])
+            ]
+            valid = [r for r in records if r.valid]
+            if not valid:
+                continue  # an original whose records no longer verify vouches for nothing
+            best = sorted(valid, key=lambda r: r.publisher is None)[0]
+            item = self.store.get_item(sha)
+            matches.append(
+                SoftMatch(
+                    sha256=sha,
+                    distance=distance,
+                    media_type=item.media_type if item else "application/octet-stream",
+                    publisher=best.publisher,
+                    signed_at=best.signed_at,
+                    changes=tuple((c.op, c.before, c.after) for c in changes),
+                    described=text_binding.describe(changes) if changes else None,
+                )
+            )
+        if not matches:
+            return None
+        return SoftBindingEvidence(alg, threshold, tuple(matches))
+
+
+class SoftBindingResolver:
+    """The C2PA Soft Binding Resolution API's answers: which algorithms this service
+    resolves, and the signed items (by SHA-256, as manifest ids) a binding or a piece of
+    content matches."""
+
+    def __init__(self, index: SoftBindingIndex, collector: SoftBindingCollector):
+        self.index = index
+        self.collector = collector
+
+    @staticmethod
+    def supported_algorithms() -> dict[str, list[dict[str, str]]]:
+        return {
+            "watermarks": [],
+            "fingerprints": [
+                {"alg": fingerprints.ALG},
+                {"alg": text_binding.EXACT_ALG},
+                {"alg": text_binding.NEAR_ALG},
+            ],
+        }
+
+    def by_binding(self, alg: str, value: bytes, max_results: int) -> list[dict[str, Any]]:
+        """Items whose stored binding of ``alg`` is within its threshold of ``value``."""
+        if alg == text_binding.EXACT_ALG:
+            found = [(sha, 0) for sha in self.index.exact(alg, value)]
+            threshold = 0
+        else:
+            threshold = {
+                fingerprints.ALG: fingerprints.MAX_DISTANCE,
+                text_binding.NEAR_ALG: text_binding.MAX_DISTANCE,
+            }[alg]
+            found = [(c.sha256, c.distance) for c in self.index.near(alg, [value], threshold)]
+        return [_match(sha, d) for sha, d in found[:max_results]]
+
+    def by_content(self, data: bytes, media_type: str, max_results: int) -> list[dict[str, Any]]:
+        """Confirmed matches of an image, or of a text sent as UTF-8."""
+        if media_type in FINGERPRINT_MEDIA_TYPES:
+            found = self.collector.image(data)
+        else:
+            found = self.collector.text(data.decode("utf-8"), own_sha256="")
+        if found is None:
+            return []
+        return [_match(m.sha256, m.distance) for m in found.matches[:max_results]]
+
+    def manifest_store(self, sha256: str) -> bytes | None:
+        return self.index.sources(MANIFEST_STORE, [sha256]).get(sha256)
+
+
+def _match(sha256: str, distance: int) -> dict[str, Any]:
+    # similarityScore: 100 for identical bindings, falling by the share of differing bits
+    return {"manifestId": sha256, "similarityScore": round(100 * (1 - distance / 256))}

@@ -1,0 +1,197 @@
+"""Durable provenance through every door: copies of signed images and posts that carry
+no signature of their own are answered `similar`, naming the signed original, on real
+SQLite and PostgreSQL; the C2PA manifest carries the soft binding; the resolver answers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import c2pa
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from app.engine import TrustEngine
+from signing import fingerprints, text_binding
+
+
+def photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
+    """A picture with structure at several scales: smooth noise, shapes, edges."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    coarse = rng.random((h // 40 + 2, w // 40 + 2, 3))
+    base = Image.fromarray((coarse * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC)
+    draw = ImageDraw.Draw(base)
+    for _ in range(14):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        r = int(rng.integers(10, 70))
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=color)
+        else:
+            draw.rectangle((x - r, y - r // 2, x + r, y + r // 2), fill=color)
+    fine = rng.normal(0, 6, (h, w, 3))
+    return Image.fromarray(np.clip(np.asarray(base, float) + fine, 0, 255).astype(np.uint8))
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def copies(img: Image.Image) -> dict[str, bytes]:
+    w, h = img.size
+    return {
+        "jpeg q80": encode(img, quality=80),
+        "half size": encode(img.resize((w // 2, h // 2), Image.LANCZOS), quality=85),
+        "png": encode(img, "PNG"),
+        "5% border crop": encode(img.crop((w // 20, h // 20, w - w // 20, h - h // 20))),
+    }
+
+
+def test_image_copies_are_similar_and_name_the_original(engine: TrustEngine) -> None:
+    original = photo(1)
+    signed = engine.sign_bytes(encode(original, quality=92))
+    for name, data in copies(original).items():
+        doc = engine.verify_bytes(data)
+        assert doc["verdict"] == "similar", (name, doc["reasons"])
+        sb = doc["provenance"]["soft_binding"]
+        assert sb["alg"] == fingerprints.ALG
+        assert sb["matches"][0]["sha256"] == signed.sha256, name
+        assert sb["matches"][0]["distance"] <= sb["threshold"]
+        assert doc["score"] < 0.6  # never as strong as `verified`
+        assert any("not the signed bytes" in r for r in doc["reasons"])
+    unrelated = engine.verify_bytes(encode(photo(2), quality=90))
+    assert unrelated["verdict"] == "unverified"
+    assert unrelated["provenance"]["soft_binding"] is None
+
+
+def test_signed_original_keeps_its_exact_verdict(engine: TrustEngine) -> None:
+    signed = engine.sign_bytes(encode(photo(3), quality=90))
+    assert signed.content is not None
+    doc = engine.verify_bytes(signed.content)
+    assert doc["verdict"] == "verified"
+    assert doc["provenance"]["soft_binding"] is None
+
+
+def test_manifest_carries_the_soft_binding(engine: TrustEngine) -> None:
+    signed = engine.sign_bytes(encode(photo(4), quality=90))
+    assert signed.content is not None
+    with c2pa.Reader("image/jpeg", io.BytesIO(signed.content)) as reader:
+        store = json.loads(reader.json())
+    manifest = store["manifests"][store["active_manifest"]]
+    bindings = [a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"]
+    assert fingerprints.ALG in [b["alg"] for b in bindings]
+    ours = next(b for b in bindings if b["alg"] == fingerprints.ALG)
+    assert len(base64.b64decode(ours["blocks"][0]["value"])) == 32
+
+
+def test_copy_checked_before_its_original_was_signed_is_not_served_stale(
+    engine: TrustEngine,
+) -> None:
+    original = photo(5)
+    copy = encode(original.resize((240, 180)), quality=80)
+    assert engine.verify_bytes(copy)["verdict"] == "unverified"
+    assert engine.verify_bytes(copy)["verdict"] == "unverified"  # from the cache
+    signed = engine.sign_bytes(encode(original, quality=92))
+    doc = engine.verify_bytes(copy)
+    assert doc["verdict"] == "similar"
+    assert doc["provenance"]["soft_binding"]["matches"][0]["sha256"] == signed.sha256
+    text = "A cached answer about a post that was signed only later, word for word."
+    assert engine.verify_text(text + "  ")["verdict"] == "unverified"
+    engine.sign_text(text)
+    assert engine.verify_text(text + "  ")["verdict"] == "similar"
+
+
+POST = "The committee approved the new budget for the city library on Monday evening."
+
+
+def test_reformatted_post_is_similar(engine: TrustEngine) -> None:
+    signed = engine.sign_text(POST)
+    for n, copy in enumerate(
+        (
+            POST + " ",
+            POST.replace(" ", "  "),
+            POST.replace("new budget", "new\nbudget"),
+            POST.replace("city", "city\u200b"),
+        )
+    ):
+        doc = engine.verify_text(copy)
+        # from the third near-identical copy on, campaign evidence lowers `similar`
+        assert doc["verdict"] == ("similar" if n < 2 else "suspicious"), copy
+        assert doc["provenance"]["soft_binding"]["alg"] == text_binding.EXACT_ALG
+        assert doc["provenance"]["soft_binding"]["matches"][0]["sha256"] == signed.sha256
+        assert doc["provenance"]["soft_binding"]["matches"][0]["distance"] == 0
+
+
+def test_one_word_edit_is_similar_with_the_change_shown(engine: TrustEngine) -> None:
+    engine.sign_text(POST)
+    doc = engine.verify_text(POST.replace("approved", "rejected"))
+    assert doc["verdict"] == "similar"
+    match = doc["provenance"]["soft_binding"]["matches"][0]
+    assert {"op": "replace", "before": "approved", "after": "rejected"} in match["changes"]
+    assert any("approved" in r and "rejected" in r for r in doc["reasons"])
+    unrelated = engine.verify_text("Tickets for the summer concert go on sale next Friday.")
+    assert unrelated["verdict"] == "unverified"
+
+
+def test_resolver_answers_for_a_signed_images_binding(
+    client: TestClient, engine: TrustEngine
+) -> None:
+    original = photo(6)
+    signed = engine.sign_bytes(encode(original, quality=92))
+    algs = client.get("/sbr/v1/services/supportedAlgorithms").json()
+    assert fingerprints.ALG in [a["alg"] for a in algs["fingerprints"]]
+    value = fingerprints.query_hashes(encode(original, quality=92))[0].value
+    found = client.get(
+        "/sbr/v1/matches/byBinding",
+        params={"alg": fingerprints.ALG, "value": base64.b64encode(value).decode()},
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["matches"][0]["manifestId"] == signed.sha256
+    by_content = client.post(
+        "/sbr/v1/matches/byContent",
+        content=copies(original)["half size"],
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert by_content.json()["matches"][0]["manifestId"] == signed.sha256
+    store = client.get(f"/sbr/v1/manifests/{signed.sha256}")
+    assert store.status_code == 200 and store.headers["content-type"] == "application/c2pa"
+    assert len(store.content) > 100
+    bad = client.get("/sbr/v1/matches/byBinding", params={"alg": "nope", "value": "AA=="})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    missing = client.get(f"/sbr/v1/manifests/{'0' * 64}")
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("door", ["rest", "batch"])
+def test_similar_through_the_doors(
+    client: TestClient, engine: TrustEngine, door: str, tmp_path
+) -> None:
+    engine.sign_text(POST)
+    copy = POST.replace("Monday", "Tuesday")
+    if door == "rest":
+        doc = client.post("/v1/verify", json={"text": copy}).json()
+    else:
+        from app.batch.runner import run_batch
+        from app.batch.verifiers import LocalVerifier
+
+        src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+        src.write_text(
+            json.dumps({"id": "p1", "text": copy})
+            + "\n"
+            + json.dumps({"id": "p2", "text": "another unrelated sentence entirely here"})
+            + "\n"
+        )
+        verifier = LocalVerifier(engine)
+        try:
+            run_batch(src, out, verifier)
+        finally:
+            verifier.close()
+        doc = json.loads(out.read_text().splitlines()[0])
+    assert doc["verdict"] == "similar"
+    assert doc["provenance"]["soft_binding"]["matches"][0]["changes"]
