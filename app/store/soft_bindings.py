@@ -75,13 +75,24 @@ class SoftBindingIndex:
             return
         with self.db.engine.begin() as conn:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            statement = (
-                insert(SOFT_BINDINGS)
-                .on_conflict_do_nothing(index_elements=["sha256", "alg", "region"])
-                .returning(SOFT_BINDINGS.c.id)
+            # only the regions not stored yet, in one statement (executemany); a
+            # concurrent add of the same item is absorbed by the unique constraint
+            stored = set(
+                conn.execute(
+                    select(SOFT_BINDINGS.c.alg, SOFT_BINDINGS.c.region).where(
+                        SOFT_BINDINGS.c.sha256 == sha256
+                    )
+                ).all()
             )
-            # a row at a time, counting what RETURNING gives back: the rows really added
-            added = sum(len(conn.execute(statement, row).all()) for row in rows)
+            new = [r for r in rows if (r["alg"], r["region"]) not in stored]
+            if new:
+                conn.execute(
+                    insert(SOFT_BINDINGS).on_conflict_do_nothing(
+                        index_elements=["sha256", "alg", "region"]
+                    ),
+                    new,
+                )
+            added = bool(new)
             for alg, data in (sources or {}).items():
                 conn.execute(
                     insert(SOFT_SOURCES)

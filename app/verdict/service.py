@@ -86,7 +86,10 @@ class VerdictService:
 
     def verify_sha256(self, sha256: str) -> dict[str, Any]:
         request = DigestRequest(sha256)
-        return self._cached(sha256, "sha256", lambda: self._decide(self.pipeline.collect(request)))
+        # a digest alone has nothing to fingerprint: its verdict never depends on the index
+        return self._cached(
+            sha256, "sha256", lambda: self._decide(self.pipeline.collect(request)), soft=False
+        )
 
     def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Verdicts (by digest) of known items whose SHA-256 starts with ``prefix``."""
@@ -106,25 +109,28 @@ class VerdictService:
         )
 
     def _cached(
-        self, sha: str, variant: str, compute: Callable[[], dict[str, Any]]
+        self,
+        sha: str,
+        variant: str,
+        compute: Callable[[], dict[str, Any]],
+        *,
+        soft: bool = True,
     ) -> dict[str, Any]:
-        """A cached verdict, or a new one cached. A verdict that no signature backs
-        (``unverified``, ``similar``) depends on the soft-binding index too, so it is
-        cached under the index's generation: signing a new original retires it, and
-        the hot paths, which read only the first key, never answer it."""
+        """A cached verdict, or a new one cached. With ``soft`` (content that soft
+        bindings can match), a verdict that no signature backs (``unverified``,
+        ``similar``) depends on the soft-binding index too: it is cached under the
+        index's generation, so that signing a new original retires it, and the hot
+        paths, which read only the first key, leave it to this one."""
         hit = self.cache.get(sha, variant, self.versions)
         if hit is not None:
             return hit
-        generation = self.soft_index.generation()
-        unbacked = f"{self.versions}|sb{generation}"
-        hit = self.cache.get(sha, variant, unbacked)
-        if hit is not None:
+        unbacked = f"{self.versions}|sb{self.soft_index.generation()}" if soft else None
+        if unbacked is not None and (hit := self.cache.get(sha, variant, unbacked)) is not None:
             return hit
         doc = compute()
-        if doc["verdict"] in UNBACKED and not doc["provenance"]["records"]:
-            self.cache.set(sha, variant, unbacked, doc)
-        else:
-            self.cache.set(sha, variant, self.versions, doc)
+        depends_on_index = doc["verdict"] in UNBACKED and not doc["provenance"]["records"]
+        key = unbacked if unbacked is not None and depends_on_index else self.versions
+        self.cache.set(sha, variant, key, doc)
         return doc
 
     def _text_request(self, text: str, item_id: str | None) -> TextRequest:

@@ -104,6 +104,7 @@ def known_inputs(engine: TrustEngine) -> dict[str, dict[str, Any]]:
         "GET /v1/log/proof/inclusion": {"query": {"index": 0, "size": size}},
         "GET /v1/log/proof/consistency": {"query": {"old": 1, "new": size}},
         "POST /v1/verify": {"body": {"sha256": sha}, "media_type": "application/json"},
+        "GET /sbr/v1/manifests/{manifest_id}": {"path_parameters": {"manifest_id": sha}},
     }
 
 

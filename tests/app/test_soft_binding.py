@@ -195,3 +195,12 @@ def test_similar_through_the_doors(
         doc = json.loads(out.read_text().splitlines()[0])
     assert doc["verdict"] == "similar"
     assert doc["provenance"]["soft_binding"]["matches"][0]["changes"]
+
+
+def test_resolver_documents_every_algorithm_it_resolves(engine: TrustEngine) -> None:
+    from typing import get_args
+
+    from app.api.routes.soft_binding import Alg
+
+    listed = engine.resolver.supported_algorithms()["fingerprints"]
+    assert set(get_args(Alg)) == {a["alg"] for a in listed}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +20,12 @@ from signing.media import sniff_media_type
 
 router = APIRouter(prefix="/sbr/v1", tags=["soft binding resolution"])
 MAX_RESULTS = 50
-BINARY = {"schema": {"type": "string", "format": "binary"}}
+BINARY = {"schema": {"type": "string"}}
+# the algorithms this service resolves (GET /sbr/v1/services/supportedAlgorithms)
+Alg = Literal[
+    "org.trustseal.dct-regions.v1", "org.trustseal.text-nfkc.v1", "org.trustseal.text-simhash.v1"
+]
+VALUE_PATTERN = r"^([A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$"
 
 
 class Algorithm(BaseModel):
@@ -53,13 +58,12 @@ def supported(engine: EngineDep) -> dict[str, Any]:
 @router.get("/matches/byBinding", response_model=Matches, summary="Matches of a soft binding")
 async def by_binding(
     engine: EngineDep,
-    alg: Annotated[str, Query(min_length=1, max_length=64)],
-    value: Annotated[str, Query(min_length=1, max_length=200, description="base64 or hex")],
+    alg: Annotated[Alg, Query()],
+    value: Annotated[
+        str, Query(pattern=VALUE_PATTERN, description="the 32-byte binding, base64 or hex")
+    ],
     max_results: Annotated[int, Query(alias="maxResults", ge=1, le=MAX_RESULTS)] = 10,
 ) -> dict[str, Any]:
-    supported_algs = {a["alg"] for a in engine.resolver.supported_algorithms()["fingerprints"]}
-    if alg not in supported_algs:
-        raise InvalidInput(f"unsupported alg {alg!r}: see /sbr/v1/services/supportedAlgorithms")
     raw = _value(value)
     return {"matches": await run_in_threadpool(engine.resolver.by_binding, alg, raw, max_results)}
 
@@ -72,7 +76,7 @@ async def by_binding(
         "requestBody": {
             "required": True,
             "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             },
         }
     },
@@ -100,9 +104,7 @@ async def by_content(
     "/manifests/{manifest_id}",
     response_class=Response,
     summary="The manifest store of a signed original",
-    responses={
-        200: {"content": {"application/c2pa": {"schema": {"type": "string", "format": "binary"}}}}
-    },
+    responses={200: {"content": {"application/c2pa": BINARY}}},
 )
 async def manifest(
     engine: EngineDep, manifest_id: Annotated[str, Path(pattern=SHA256_PATTERN)]
