@@ -77,7 +77,7 @@ __all__ = [
 
 ALG = "org.trustseal.dct-regions.v1"
 BITS = 256
-MAX_DISTANCE = 32
+MAX_DISTANCE = 31
 FLAT_DISTANCE = 12
 MAX_FEATURES = 192
 MIN_INLIERS = 12

@@ -78,7 +78,7 @@ NEAR_ALG = "org.trustseal.text-simhash.v1"
 SIGNATURE_BYTES = 32
 _BITS = SIGNATURE_BYTES * 8
 _TOGGLES = 64  # toggles per text (target total); part of NEAR_ALG v1
-MAX_DISTANCE = 32
+MAX_DISTANCE = 31
 
 # near_copy rule (compare)
 MIN_WORDS = 5

@@ -42,14 +42,14 @@ def test_near_finds_within_distance_and_not_beyond(index) -> None:
     rng = random.Random(7)
     base = rng.randbytes(32)
     stored = {}
-    for i, d in enumerate([0, 5, 20, 32, 47, 60, 128]):
+    for i, d in enumerate([0, 5, 20, 31, 32, 60, 128]):
         sha = f"{i:064x}"
         add_item(db, sha)
         value = flip(base, rng.sample(range(256), d))
         stored[sha] = value
         idx.add(sha, [IndexedBinding(ALG, "full", value)])
     found = idx.near(ALG, [base], MAX_SEARCH_DISTANCE)
-    assert [c.distance for c in found] == [0, 5, 20, 32, 47]
+    assert [c.distance for c in found] == [0, 5, 20, 31]
     assert all(c.distance == hamming(base, stored[c.sha256]) for c in found)
     assert [c.distance for c in idx.near(ALG, [base], 20)] == [0, 5, 20]
     assert idx.near("other.alg", [base], MAX_SEARCH_DISTANCE) == []
@@ -69,7 +69,7 @@ def test_generation_counts_new_items_only(index) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(min_size=32, max_size=32), st.integers(0, 255), st.integers(0, 47))
+@given(st.binary(min_size=32, max_size=32), st.integers(0, 255), st.integers(0, 31))
 def test_pigeonhole_band_ball_covers_the_search_distance(value: bytes, seed: int, d: int) -> None:
     other = flip(value, random.Random(seed).sample(range(256), d))
     assert any(b in neighbours(a) for a, b in zip(bands(value), bands(other), strict=True))

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from signing import fingerprints as fp
 from signing.errors import MalformedContent
+from signing.soft_binding import MAX_SEARCH_DISTANCE
 
 
 def picture(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
@@ -70,7 +71,7 @@ def best_distance(copy: bytes, signature: fp.ImageSignature) -> int:
 
 
 def test_signature_shape(signature: fp.ImageSignature, original: Image.Image) -> None:
-    assert fp.BITS == 256 and fp.MAX_DISTANCE <= 32
+    assert fp.BITS == 256 and fp.MAX_DISTANCE <= MAX_SEARCH_DISTANCE
     assert (signature.width, signature.height) == original.size
     assert len(signature.hashes) > 1
     assert all(len(h.value) == 32 for h in signature.hashes)

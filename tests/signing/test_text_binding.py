@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from signing.soft_binding import MAX_SEARCH_DISTANCE
 from signing.text_binding import (
     EXACT_ALG,
     MAX_DISTANCE,
@@ -84,7 +85,7 @@ def test_bindings_have_fixed_sizes() -> None:
     assert len(bytes.fromhex(digest)) == 32
     for text in (POST, "", "one", "  \u200b  "):
         assert len(near_signature(text)) == 32
-    assert MAX_DISTANCE <= 32
+    assert MAX_DISTANCE <= MAX_SEARCH_DISTANCE
 
 
 def test_reformatting_keeps_the_near_signature() -> None:
