@@ -132,4 +132,3 @@ class Anchorer:
             self.anchor_latest()
         except ChainUnavailable as e:
             log.warning("chain unavailable, anchoring retried later: %s", e)
-

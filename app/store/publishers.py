@@ -130,5 +130,3 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
         session.add(row)
         session.commit()
     return row
-
-

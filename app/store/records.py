@@ -102,5 +102,3 @@ def digests_with_prefix(engine: Engine, prefix: str, limit: int) -> list[str]:
 
 def log_entry_for(session: Session, record_id: int) -> LogEntry | None:
     return session.exec(select(LogEntry).where(LogEntry.record_id == record_id)).first()
-
-
