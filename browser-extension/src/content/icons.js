@@ -5,6 +5,8 @@ export const ICON_PATHS = Object.freeze({
   trusted: ['M8 1l1.8 1.3 2.2-.2.7 2.1 1.8 1.3-.7 2.1.7 2.1-1.8 1.3-.7 2.1-2.2-.2L8 15l-1.8-1.3-2.2.2-.7-2.1L1.5 10.5l.7-2.1-.7-2.1 1.8-1.3.7-2.1 2.2.2z', 'M5.2 8.2l1.9 1.9 3.7-3.9'],
   // a plain check: valid signature, signer unknown
   verified: ['M3 8.5l3.2 3.2L13 4.6'],
+  // an approximately-equal sign: resembles signed content
+  similar: ['M3 6.2c1.6-1.4 3.4-1.4 5 0s3.4 1.4 5 0', 'M3 10.2c1.6-1.4 3.4-1.4 5 0s3.4 1.4 5 0'],
   // a question mark: nothing verifies
   unverified: ['M5.6 5.8a2.4 2.4 0 1 1 3.5 2.1c-.8.4-1.1.9-1.1 1.7v.4', 'M8 12.6v.1'],
   // an exclamation mark: suspicious

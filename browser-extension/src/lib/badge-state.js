@@ -9,13 +9,14 @@
  * before it gets here, so a forged verdict is never shown as a verdict.
  */
 
-export const VERDICTS = Object.freeze(['trusted', 'verified', 'unverified', 'suspicious', 'spam', 'tampered']);
+export const VERDICTS = Object.freeze(['trusted', 'verified', 'similar', 'unverified', 'suspicious', 'spam', 'tampered']);
 export const STATES = Object.freeze(['checking', ...VERDICTS, 'error']);
 
 export const PRESENTATION = Object.freeze({
   checking: { label: 'Checking', description: 'TrustSeal is checking this content' },
   trusted: { label: 'Trusted', description: 'signed by a signer you trust' },
   verified: { label: 'Verified', description: 'valid signature, unknown signer' },
+  similar: { label: 'Similar', description: 'resembles content that was signed; not the signed copy' },
   unverified: { label: 'Unverified', description: 'no provenance that verifies' },
   suspicious: { label: 'Suspicious', description: 'looks like spam or part of a campaign' },
   spam: { label: 'Spam', description: 'classified as spam' },
@@ -28,6 +29,7 @@ const SEVERITY = Object.freeze({
   checking: 0,
   trusted: 1,
   verified: 2,
+  similar: 3,
   unverified: 3,
   suspicious: 4,
   error: 5,
@@ -39,6 +41,7 @@ export const STATE_COLORS = Object.freeze({
   checking: '#6b7280',
   trusted: '#15803d',
   verified: '#1d4ed8',
+  similar: '#0e7490',
   unverified: '#6b7280',
   suspicious: '#b45309',
   spam: '#b91c1c',
