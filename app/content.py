@@ -3,9 +3,10 @@ verification share."""
 
 from __future__ import annotations
 
+from app.errors import PayloadTooLarge
 from signing.errors import MalformedContent
 
-__all__ = ["BINARY_TYPE", "TEXT_TYPE", "decode_text", "text_bytes"]
+__all__ = ["BINARY_TYPE", "TEXT_TYPE", "check_size", "decode_text", "text_bytes"]
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
@@ -27,3 +28,9 @@ def text_bytes(text: str, max_chars: int) -> bytes:
     if len(text) > max_chars:
         raise MalformedContent(f"text is longer than {max_chars} characters")
     return text.encode("utf-8")
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse content over the configured upload limit (the same rule to sign and verify)."""
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"content is larger than {max_bytes} bytes")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.content import BINARY_TYPE, TEXT_TYPE, decode_text, text_bytes
-from app.errors import Conflict, PayloadTooLarge
+from app.content import BINARY_TYPE, TEXT_TYPE, check_size, decode_text, text_bytes
+from app.errors import Conflict
 from app.settings import Settings
 from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingIndexer
 from app.state.verdict_cache import VerdictCache
@@ -85,8 +85,7 @@ class SigningService:
         claims: dict[str, Any] | None = None,
     ) -> SignResult:
         """Attach provenance: C2PA for media that can carry it, a signed record always."""
-        if len(data) > self.settings.max_upload_bytes:
-            raise PayloadTooLarge(f"content is larger than {self.settings.max_upload_bytes} bytes")
+        check_size(data, self.settings.max_upload_bytes)
         media_type = self.media_type(data)
         content, manifest, embedded, label = data, None, False, None
         signature, soft_bindings, manifest_store = None, None, None

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.content import text_bytes
-from app.errors import PayloadTooLarge
+from app.content import check_size, text_bytes
 from app.observability import VERDICTS
 from app.settings import Settings
 from app.state.verdict_cache import VerdictCache
@@ -58,8 +57,7 @@ class VerdictService:
     ) -> dict[str, Any]:
         """A verdict for the content. ``digest``: its SHA-256 (hex), when the caller has
         just computed it from these very bytes."""
-        if len(data) > self.settings.max_upload_bytes:
-            raise PayloadTooLarge(f"content is larger than {self.settings.max_upload_bytes} bytes")
+        check_size(data, self.settings.max_upload_bytes)
         if not data:
             raise MalformedContent("content is empty")
         sha = digest or sha256_hex(data)
