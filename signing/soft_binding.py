@@ -9,6 +9,10 @@ radius of ``RADIUS`` = 1 bit per band, every stored value within distance
 ``MAX_SEARCH_DISTANCE`` = 31 of the query is found by exact matches on the 17 band
 values around each query band; no row is scanned. (A radius of 2 would reach 47 bits,
 but reads 137 / 17, about 8 times, as many candidate rows.)
+
+The value is also kept as ``WORDS`` = 4 signed 64-bit words (big-endian, the first word
+the first 8 bytes), so that a database computes a candidate's distance itself, from an
+index that holds the words, and hands back only the values that are near.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ __all__ = [
     "MAX_SEARCH_DISTANCE",
     "RADIUS",
     "VALUE_BYTES",
+    "WORDS",
     "assertion",
     "bands",
     "hamming",
     "neighbours",
+    "word_distance",
+    "words",
 ]
 
 VALUE_BYTES = 32
@@ -35,6 +42,7 @@ BANDS = 16
 BAND_BITS = 16
 RADIUS = 1
 MAX_SEARCH_DISTANCE = BANDS * (RADIUS + 1) - 1  # 31: any closer value shares a band ball
+WORDS = 4
 
 
 def bands(value: bytes) -> list[int]:
@@ -42,6 +50,18 @@ def bands(value: bytes) -> list[int]:
     if len(value) != VALUE_BYTES:
         raise ValueError(f"a soft-binding value is {VALUE_BYTES} bytes, not {len(value)}")
     return [int.from_bytes(value[i : i + 2], "big") for i in range(0, VALUE_BYTES, 2)]
+
+
+def words(value: bytes) -> list[int]:
+    """The 4 words of a 32-byte value, as signed 64-bit integers (what SQL's BIGINT holds)."""
+    if len(value) != VALUE_BYTES:
+        raise ValueError(f"a soft-binding value is {VALUE_BYTES} bytes, not {len(value)}")
+    return [int.from_bytes(value[i : i + 8], "big", signed=True) for i in range(0, VALUE_BYTES, 8)]
+
+
+def word_distance(a: int, b: int) -> int:
+    """The number of differing bits of two signed 64-bit words."""
+    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Integer, event
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
+
+from signing.soft_binding import WORDS, word_distance
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -30,9 +36,61 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
+            dbapi_conn.create_function(
+                _SQLITE_HAMMING, 2 * WORDS, _sqlite_hamming, deterministic=True
+            )
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+_SQLITE_HAMMING = "trustseal_hamming256"
+
+
+def _sqlite_hamming(*values: int) -> int:
+    half = len(values) // 2
+    return sum(word_distance(a, b) for a, b in zip(values[:half], values[half:], strict=True))
+
+
+class hamming256(FunctionElement[int]):
+    """The Hamming distance of two 256-bit values, each given as four signed 64-bit
+    words: ``bit_count`` of their XOR on PostgreSQL (14 and newer), on SQLite a function
+    registered on every connection by :func:`make_engine`."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "hamming256"
+
+    def __init__(self, left: list[Any], right: list[Any]):
+        if len(left) != WORDS or len(right) != WORDS:
+            raise ValueError(f"hamming256 takes {WORDS} words on each side")
+        super().__init__(*left, *right)
+
+
+@compiles(hamming256, "postgresql")
+def _hamming_postgresql(element: hamming256, compiler: SQLCompiler, **kw: Any) -> str:
+    args = [compiler.process(a, **kw) for a in element.clauses]
+    return (
+        "("
+        + " + ".join(
+            f"bit_count(CAST(({a} # {b}) AS BIT(64)))"
+            for a, b in zip(args[:WORDS], args[WORDS:], strict=True)
+        )
+        + ")"
+    )
+
+
+@compiles(hamming256, "sqlite")
+def _hamming_sqlite(element: hamming256, compiler: SQLCompiler, **kw: Any) -> str:
+    args = ", ".join(compiler.process(a, **kw) for a in element.clauses)
+    return f"{_SQLITE_HAMMING}({args})"
+
+
+@compiles(hamming256)
+def _hamming_other(element: hamming256, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError(
+        f"hamming256 is defined for PostgreSQL and SQLite, not {compiler.dialect.name}"
+    )
 
 
 def upgrade_schema(engine: Engine) -> None:

@@ -2,8 +2,11 @@
 (see :mod:`signing.soft_binding`) with the same statements on SQLite and PostgreSQL.
 
 A look-up asks, for each of the 16 bands of each query value, for the rows whose band
-equals one of the 17 values within 1 bit of it; only those candidates are read, and
-their exact distance is computed here. The index grows a generation counter in
+equals one of the 17 values within 1 bit of it. Each band's index also holds the value's
+four 64-bit words, so the database computes every candidate's distance from the index
+alone (an index-only scan; PostgreSQL's ``bit_count``, on SQLite a function registered
+on each connection, see :mod:`app.store.database`) and joins the table only for the
+candidates within the distance asked for. The index grows a generation counter in
 ``service_state`` each time it gains an item, so that cached "nothing found" answers
 can be told apart from answers given before the newest original was signed.
 """
@@ -15,13 +18,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Text, bindparam, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.store.database import Database
+from app.store.database import Database, hamming256
 from app.store.tables import SOFT_BINDINGS, SOFT_SOURCES, STATE
-from signing.soft_binding import BANDS, MAX_SEARCH_DISTANCE, bands, hamming, neighbours
+from signing.soft_binding import BANDS, MAX_SEARCH_DISTANCE, WORDS, bands, neighbours, words
 
 __all__ = ["Candidate", "IndexedBinding", "SoftBindingIndex"]
 
@@ -47,20 +62,39 @@ class Candidate:
 class SoftBindingIndex:
     def __init__(self, db: Database):
         self.db = db
-        # one indexed look-up per band, their rows together the candidates: a plan both
-        # SQLite and PostgreSQL run as 16 index scans, never a table scan (a row found
-        # through several bands comes back several times; ``near`` keeps the best)
-        self._near = union_all(
+        # one index-only look-up per band, each keeping the candidates within the
+        # distance: a plan both SQLite and PostgreSQL run as 16 index scans, never a
+        # table scan (a value found through several bands comes back several times).
+        # The table is read by id afterwards, in a statement of its own: joined here,
+        # the planners guess the kept rows at a third of the candidates and may hash
+        # the whole table.
+        distance = hamming256(
+            [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)],
+            [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)],
+        )
+        close = union_all(
             *(
-                select(
-                    SOFT_BINDINGS.c.alg,
-                    SOFT_BINDINGS.c.sha256,
-                    SOFT_BINDINGS.c.region,
-                    SOFT_BINDINGS.c.value,
-                ).where(SOFT_BINDINGS.c[f"b{i}"].in_(bindparam(f"q{i}", expanding=True)))
+                select(SOFT_BINDINGS.c.id, distance.label("distance")).where(
+                    self._band_in(db, SOFT_BINDINGS.c[f"b{i}"], f"q{i}"),
+                    distance <= bindparam("max_distance", type_=Integer()),
+                )
                 for i in range(BANDS)
             )
-        )
+        ).subquery("close")
+        self._near = select(close.c.id, func.min(close.c.distance)).group_by(close.c.id)
+        self._rows = select(
+            SOFT_BINDINGS.c.id, SOFT_BINDINGS.c.alg, SOFT_BINDINGS.c.sha256, SOFT_BINDINGS.c.region
+        ).where(SOFT_BINDINGS.c.id.in_(bindparam("ids", expanding=True)))
+
+    @staticmethod
+    def _band_in(db: Database, column: Any, name: str) -> Any:
+        """``column`` is one of the 17 values bound as ``name`` (a list): one array
+        parameter on PostgreSQL, where 16 × 17 separate parameters cost more to send and
+        bind than the index scans take; an IN list of them on SQLite, which has no
+        arrays."""
+        if db.engine.dialect.name == "postgresql":
+            return column == any_(bindparam(name, type_=ARRAY(Integer())))
+        return column.in_(bindparam(name, expanding=True))
 
     def add(
         self,
@@ -78,6 +112,7 @@ class SoftBindingIndex:
                 "value": b.value,
                 "created_at": datetime.now(UTC),
                 **{f"b{i}": band for i, band in enumerate(bands(b.value))},
+                **{f"w{k}": word for k, word in enumerate(words(b.value))},
             }
             for b in bindings
         ]
@@ -117,16 +152,27 @@ class SoftBindingIndex:
         nearest first, one per item (its closest region)."""
         if max_distance > MAX_SEARCH_DISTANCE:
             raise ValueError(f"the index finds values within {MAX_SEARCH_DISTANCE} bits")
-        best: dict[str, Candidate] = {}
-        with self.db.engine.connect() as conn:
+        distances: dict[int, int] = {}
+        # autocommit: two reads need no transaction, and ending one with ROLLBACK would
+        # drop the connection's prepared statements (psycopg's rule), so that PostgreSQL
+        # planned the 16-branch look-up again every time
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for value in values:
-                params = {f"q{i}": neighbours(band) for i, band in enumerate(bands(value))}
-                for row_alg, sha, region, stored in conn.execute(self._near, params):
-                    if row_alg != alg:  # filtered here: an alg condition would steer the
-                        continue  # planners to the alg index instead of the band ones
-                    d = hamming(value, bytes(stored))
-                    if d <= max_distance and (sha not in best or d < best[sha].distance):
-                        best[sha] = Candidate(sha, region, d)
+                params: dict[str, Any] = {
+                    f"q{i}": neighbours(band) for i, band in enumerate(bands(value))
+                }
+                params |= {f"w{k}": word for k, word in enumerate(words(value))}
+                params["max_distance"] = max_distance
+                for row_id, d in conn.execute(self._near, params):
+                    distances[row_id] = min(int(d), distances.get(row_id, int(d)))
+            rows = conn.execute(self._rows, {"ids": list(distances)}).all() if distances else []
+        best: dict[str, Candidate] = {}
+        for row_id, row_alg, sha, region in rows:
+            if row_alg != alg:  # filtered here, on the few rows kept: an alg condition
+                continue  # would steer the planners off the band indexes
+            d = distances[row_id]
+            if sha not in best or (d, region) < (best[sha].distance, best[sha].region):
+                best[sha] = Candidate(sha, region, d)
         return sorted(best.values(), key=lambda c: (c.distance, c.sha256))
 
     def exact(self, alg: str, value: bytes) -> list[str]:

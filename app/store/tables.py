@@ -147,14 +147,29 @@ class Label(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+NEAR_INDEX_WORDS = ("w0", "w1", "w2", "w3")
+
+
 class SoftBinding(SQLModel, table=True):
-    """One fingerprint (or text binding) of a signed item, with its 16-bit bands
-    (``b0`` … ``b15``, see :mod:`signing.soft_binding`) in indexed columns."""
+    """One fingerprint (or text binding) of a signed item: its value, the value's 16-bit
+    bands (``b0`` … ``b15``) and its four 64-bit words (``w0`` … ``w3``), see
+    :mod:`signing.soft_binding`. Each band has an index that also holds the words (and,
+    on PostgreSQL, the id; SQLite's indexes hold the rowid anyway), so a look-up reads
+    its candidates and their distances from the indexes alone."""
 
     __tablename__ = "soft_bindings"
     __table_args__ = (
         UniqueConstraint("sha256", "alg", "region", name="uq_soft_bindings_item_region"),
         Index("ix_soft_bindings_alg_value", "alg", "value"),
+        *(
+            Index(
+                f"ix_soft_bindings_near_b{i}",
+                f"b{i}",
+                *NEAR_INDEX_WORDS,
+                postgresql_include=["id"],
+            )
+            for i in range(16)
+        ),
     )
 
     id: int | None = Field(
@@ -165,22 +180,26 @@ class SoftBinding(SQLModel, table=True):
     alg: str = Field(max_length=64)
     region: str = Field(max_length=32)
     value: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
-    b0: int = Field(index=True)
-    b1: int = Field(index=True)
-    b2: int = Field(index=True)
-    b3: int = Field(index=True)
-    b4: int = Field(index=True)
-    b5: int = Field(index=True)
-    b6: int = Field(index=True)
-    b7: int = Field(index=True)
-    b8: int = Field(index=True)
-    b9: int = Field(index=True)
-    b10: int = Field(index=True)
-    b11: int = Field(index=True)
-    b12: int = Field(index=True)
-    b13: int = Field(index=True)
-    b14: int = Field(index=True)
-    b15: int = Field(index=True)
+    b0: int
+    b1: int
+    b2: int
+    b3: int
+    b4: int
+    b5: int
+    b6: int
+    b7: int
+    b8: int
+    b9: int
+    b10: int
+    b11: int
+    b12: int
+    b13: int
+    b14: int
+    b15: int
+    w0: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    w1: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    w2: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    w3: int = Field(sa_column=Column(BigInteger(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

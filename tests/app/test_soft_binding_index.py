@@ -4,6 +4,7 @@ stored value within the search distance, never a farther one, and scans no table
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 
 from app.store import Database
 from app.store.soft_bindings import IndexedBinding, SoftBindingIndex
-from app.store.tables import Item
-from signing.soft_binding import MAX_SEARCH_DISTANCE, bands, hamming, neighbours
+from app.store.tables import ITEMS, SOFT_BINDINGS, Item
+from signing.soft_binding import MAX_SEARCH_DISTANCE, bands, hamming, neighbours, words
 
 ALG = "test.alg"
 
@@ -73,3 +74,75 @@ def test_generation_counts_new_items_only(index) -> None:
 def test_pigeonhole_band_ball_covers_the_search_distance(value: bytes, seed: int, d: int) -> None:
     other = flip(value, random.Random(seed).sample(range(256), d))
     assert any(b in neighbours(a) for a, b in zip(bands(value), bands(other), strict=True))
+
+
+def fill_random(db: Database, n: int, seed: int = 3) -> list[bytes]:
+    """``n`` random bindings on ``n // 16`` items, inserted in bulk as the index stores them."""
+    rng = random.Random(seed)
+    values = [rng.randbytes(32) for _ in range(n)]
+    items = [f"{seed:08x}{i:056x}" for i in range(n // 16)]
+    with db.engine.begin() as conn:
+        conn.execute(
+            ITEMS.insert(), [{"sha256": s, "media_type": "image/png", "size": 1} for s in items]
+        )
+        conn.execute(
+            SOFT_BINDINGS.insert(),
+            [
+                {
+                    "sha256": items[i // 16],
+                    "alg": ALG,
+                    "region": f"r{i % 16}",
+                    "value": v,
+                    "created_at": datetime.now(UTC),
+                    **{f"b{k}": b for k, b in enumerate(bands(v))},
+                    **{f"w{k}": w for k, w in enumerate(words(v))},
+                }
+                for i, v in enumerate(values[: len(items) * 16])
+            ],
+        )
+    return values[: len(items) * 16]
+
+
+def test_distances_come_from_the_database_for_every_word_sign(index) -> None:
+    """Words with the top bit set are negative BIGINTs; the database's distance must be
+    the true Hamming distance whatever the signs."""
+    idx, db = index
+    values = fill_random(db, 320)
+    rng = random.Random(11)
+    for value in rng.sample(values, 40):
+        query = flip(value, rng.sample(range(256), rng.randint(0, MAX_SEARCH_DISTANCE)))
+        found = idx.near(ALG, [query], MAX_SEARCH_DISTANCE)
+        expected = sorted(
+            {hamming(query, v) for v in values if hamming(query, v) <= MAX_SEARCH_DISTANCE}
+        )
+        assert sorted({c.distance for c in found}) == expected
+
+
+def test_lookup_reads_candidates_from_the_band_indexes_alone(index) -> None:
+    """The plan: one index-only scan per band, which computes the distances; never a
+    scan of the table (which is read afterwards by id, for what they kept)."""
+    idx, db = index
+    values = fill_random(db, 8000)
+    query = flip(values[0], [1, 100, 200])
+    params: dict[str, object] = {f"q{i}": neighbours(b) for i, b in enumerate(bands(query))}
+    params |= {f"w{k}": w for k, w in enumerate(words(query))}
+    params["max_distance"] = MAX_SEARCH_DISTANCE
+    with db.engine.connect() as conn:
+        statement = str(
+            idx._near.params(params).compile(conn, compile_kwargs={"literal_binds": True})
+        )
+        if conn.dialect.name == "postgresql":
+            conn.commit()
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE soft_bindings"
+            )
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}"))
+            assert plan.count("Index Only Scan using ix_soft_bindings_near_b") == 16, plan
+            assert "Seq Scan on soft_bindings" not in plan, plan
+        else:
+            plan = "\n".join(
+                str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")
+            )
+            assert plan.count("USING COVERING INDEX ix_soft_bindings_near_b") == 16, plan
+            assert "SCAN soft_bindings" not in plan.replace("SCAN soft_bindings USING", ""), plan
+    assert idx.near(ALG, [query], MAX_SEARCH_DISTANCE)[0].distance == 3
