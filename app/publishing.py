@@ -88,22 +88,24 @@ class SigningService:
         check_size(data, self.settings.max_upload_bytes)
         media_type = self.media_type(data)
         content, manifest, embedded, label = data, None, False, None
-        signature, soft_bindings, manifest_store = None, None, None
+        signature, manifest_store = None, None
         if media_type in SIGNABLE_MEDIA_TYPES:
             check_structure(data, media_type)
-            if media_type in FINGERPRINT_MEDIA_TYPES:
-                # soft bindings: fingerprints of the pixels, recorded in the manifest
-                signature, soft_bindings = self.indexer.image_bindings(data)
-            signed, label = self.c2pa_workers.sign(
+            signed = self.c2pa_workers.sign(
                 data,
                 media_type,
                 title=title,
                 sidecar=sidecar,
                 claims=claims,
-                soft_bindings=soft_bindings,
+                # soft bindings: fingerprints of the pixels, recorded in the manifest
+                fingerprint=media_type in FINGERPRINT_MEDIA_TYPES,
             )
-            content, manifest, embedded = signed.data, signed.manifest, not sidecar
-            manifest_store = signed.manifest_store
+            content, manifest, embedded = signed.media.data, signed.media.manifest, not sidecar
+            label, signature, manifest_store = (
+                signed.label,
+                signed.signature,
+                signed.media.manifest_store,
+            )
         record_claims = dict(claims or {})
         if embedded or manifest is not None:
             record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"

@@ -19,7 +19,6 @@ from app.store.soft_bindings import IndexedBinding, SoftBindingIndex
 from signing import fingerprints, text_binding
 from signing.errors import MalformedContent
 from signing.records import KeyOwner, verify_record
-from signing.soft_binding import assertion
 
 __all__ = [
     "FINGERPRINT_MEDIA_TYPES",
@@ -85,19 +84,6 @@ class SoftBindingIndexer:
 
     def __init__(self, index: SoftBindingIndex):
         self.index = index
-
-    def image_bindings(
-        self, data: bytes
-    ) -> tuple[fingerprints.ImageSignature, list[dict[str, object]]]:
-        """The signature of an image about to be signed, and its soft-binding assertions
-        (ours, and the ISCC image code where iscc-core makes one)."""
-        signature = fingerprints.signature_of(data)
-        full = next((h for h in signature.hashes if h.region == "full"), signature.hashes[0])
-        assertions = [assertion(fingerprints.ALG, full.value)]
-        code = fingerprints.iscc_image_code(data)
-        if code is not None:
-            assertions.append(assertion("io.iscc.v0", code))
-        return signature, assertions
 
     def add_image(
         self,

@@ -32,8 +32,9 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from signing import fingerprints
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import C2paEvidence, C2paMedia, SignedMedia
 from signing.c2pa_proof import (
@@ -44,7 +45,7 @@ from signing.c2pa_proof import (
 )
 from signing.errors import KeyStoreError, MalformedContent, SigningError
 
-__all__ = ["C2paWorkers", "WorkerJob"]
+__all__ = ["C2paWorkers", "SignedInWorker", "WorkerJob"]
 
 _READ = "read"
 _ATTACHED = "attached"
@@ -56,6 +57,16 @@ _PROJECT = str(Path(__file__).resolve().parents[1])
 _LOCK = threading.Lock()
 _PoolKey = tuple[bytes | None, C2paSigningMaterial | None]
 _POOLS: dict[_PoolKey, C2paWorkers] = {}
+
+
+class SignedInWorker(NamedTuple):
+    """What :meth:`C2paWorkers.sign` returns."""
+
+    media: SignedMedia
+    #: the embedded active manifest's label (None for a sidecar)
+    label: str | None
+    #: the image's fingerprints, when they were asked for
+    signature: fingerprints.ImageSignature | None
 
 
 def _serve(conn: Connection) -> None:
@@ -103,11 +114,16 @@ def _perform(
     if op == _ATTACHED:
         return read_attached_proof(data, media_type, trust_anchors_pem=trust_anchors_pem)
     if op == _SIGN:
+        options = dict(options)
+        signature = None
+        if options.pop("fingerprint", False):
+            signature, assertions = fingerprints.bindings_of(data)
+            options["soft_bindings"] = [*(options.get("soft_bindings") or ()), *assertions]
         signed = media.sign(data, media_type, **options)
         label = (
             None if signed.manifest is not None else active_manifest_label(signed.data, media_type)
         )
-        return signed, label
+        return signed, label, signature  # a plain tuple: here this module is __main__
     if op == _ATTACH:
         if signing is None:
             raise KeyStoreError("no C2PA signing material configured")
@@ -295,19 +311,21 @@ class C2paWorkers:
         sidecar: bool = False,
         claims: dict[str, Any] | None = None,
         soft_bindings: list[dict[str, Any]] | None = None,
-    ) -> tuple[SignedMedia, str | None]:
+        fingerprint: bool = False,
+    ) -> SignedInWorker:
         """:meth:`C2paMedia.sign` with this pool's signing material, and the label of the
-        embedded active manifest (``None`` for a sidecar)."""
+        embedded active manifest. With ``fingerprint`` the worker also takes the image's
+        fingerprints (:func:`fingerprints.bindings_of`) and records them in the manifest
+        as soft bindings, beside ``soft_bindings``: that is most of the work of signing a
+        photo, and in the worker it never holds this process's GIL."""
         options = {
             "title": title,
             "sidecar": sidecar,
             "claims": claims,
             "soft_bindings": soft_bindings,
+            "fingerprint": fingerprint,
         }
-        result: tuple[SignedMedia, str | None] = self._send(
-            _SIGN, data, media_type, options=options
-        ).result()
-        return result
+        return SignedInWorker(*self._send(_SIGN, data, media_type, options=options).result())
 
     def attach_proof(self, data: bytes, media_type: str, bundle: dict[str, Any]) -> bytes:
         """:func:`attach_proof` with this pool's signing material and anchors."""

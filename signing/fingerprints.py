@@ -55,6 +55,7 @@ from PIL import Image, ImageOps
 from scipy.fft import dctn
 
 from signing.errors import MalformedContent
+from signing.soft_binding import assertion
 
 cv2: Any = _cv2  # OpenCV's stubs know neither ORB_create nor array-like arguments
 
@@ -68,6 +69,7 @@ __all__ = [
     "ImageSignature",
     "Match",
     "RegionHash",
+    "bindings_of",
     "confirm",
     "hamming",
     "iscc_image_code",
@@ -282,6 +284,19 @@ def signature_of(data: bytes) -> ImageSignature:
     hashes = tuple(RegionHash(name, _hash_pixels(_crop(pixels, *cuts))) for name, cuts in REGIONS)
     points, descriptors = _orb_points(pixels, MAX_FEATURES)
     return ImageSignature(hashes, _pack_features(points, descriptors), width, height)
+
+
+def bindings_of(data: bytes) -> tuple[ImageSignature, list[dict[str, Any]]]:
+    """What signing an image records: its signature (for the index) and the
+    ``c2pa.soft-binding`` assertions for its manifest, this algorithm's full-frame hash
+    and the ISCC image code (``io.iscc.v0``) where iscc-core makes one."""
+    signature = signature_of(data)
+    full = next((h for h in signature.hashes if h.region == "full"), signature.hashes[0])
+    assertions = [assertion(ALG, full.value)]
+    code = iscc_image_code(data)
+    if code is not None:
+        assertions.append(assertion("io.iscc.v0", code))
+    return signature, assertions
 
 
 def query_hashes(data: bytes) -> tuple[RegionHash, ...]:

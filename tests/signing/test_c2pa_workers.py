@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from signing import fingerprints
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import C2paMedia
 from signing.c2pa_proof import active_manifest_label, attach_proof, read_attached_proof
@@ -152,21 +153,39 @@ def test_workers_sign_as_in_process(
     signers: C2paWorkers, trusting_media: C2paMedia, media_type: str
 ) -> None:
     original = media_factory.make(media_type)
-    signed, label = signers.sign(original, media_type, title="t", claims={"k": [1, "v"]})
-    assert signed.manifest is None and signed.data != original
+    signed, label, signature = signers.sign(original, media_type, title="t", claims={"k": [1, "v"]})
+    assert signed.manifest is None and signed.data != original and signature is None
     assert label is not None and label == active_manifest_label(signed.data, media_type)
     evidence = trusting_media.read(signed.data, media_type)
     assert evidence.state == "Trusted"
     assert evidence.manifest_label == label
     assert "org.trustseal.claims" in evidence.assertion_labels
     # a second signature is a new manifest over the same content
-    again, other = signers.sign(original, media_type)
+    again, other, _ = signers.sign(original, media_type)
     assert other != label and trusting_media.read(again.data, media_type).state == "Trusted"
+
+
+@pytest.mark.parametrize("media_type", ["image/jpeg", "image/png"])
+def test_workers_fingerprint_what_they_sign(
+    signers: C2paWorkers, trusting_media: C2paMedia, media_type: str
+) -> None:
+    """With ``fingerprint`` the worker returns the image's signature, the same as taken
+    in process, and the manifest carries its soft bindings."""
+    original = media_factory.make(media_type)
+    signed, _, signature = signers.sign(original, media_type, fingerprint=True)
+    expected = fingerprints.signature_of(original)
+    assert signature is not None and signature.hashes == expected.hashes
+    assert signature.features == expected.features
+    evidence = trusting_media.read(signed.data, media_type)
+    assert evidence.state == "Trusted"
+    assert evidence.assertion_labels.count("c2pa.soft-binding") == 2  # ours and io.iscc.v0
+    with pytest.raises(MalformedContent):
+        signers.sign(media_factory.make("video/mp4"), "video/mp4", fingerprint=True)
 
 
 def test_workers_sign_sidecars(signers: C2paWorkers, trusting_media: C2paMedia) -> None:
     png = media_factory.make("image/png")
-    signed, label = signers.sign(png, "image/png", sidecar=True)
+    signed, label, _ = signers.sign(png, "image/png", sidecar=True)
     assert label is None and signed.data == png and signed.manifest
     evidence = trusting_media.read(png, "image/png", sidecar_manifest=signed.manifest)
     assert evidence.state == "Trusted"
