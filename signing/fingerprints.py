@@ -52,7 +52,6 @@ from typing import Any
 import cv2 as _cv2
 import numpy as np
 from PIL import Image, ImageOps
-from scipy.fft import dctn
 
 from signing.errors import MalformedContent
 from signing.soft_binding import assertion
@@ -92,6 +91,7 @@ _FEATURES_MAGIC = b"TSF1"
 _POINT = struct.Struct(">HH")
 _POINT_SIZE = _POINT.size + 32
 _MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding them
+_Bounds = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -175,23 +175,80 @@ def _oriented_size(decoded: tuple[int, int], original: tuple[int, int]) -> tuple
 # -- region hashes -------------------------------------------------------------------
 
 
-def _hash_pixels(region: np.ndarray) -> bytes:
-    small = cv2.resize(region, (_HASH_SIDE, _HASH_SIDE), interpolation=cv2.INTER_AREA)
-    coefficients = dctn(small.astype(np.float64), norm="ortho")[1:17, 1:17].ravel()
-    deviation = coefficients - np.median(coefficients)
-    # A margin of 2 % of the RMS deviation: the coefficients a smooth picture lacks are
-    # all 0, instead of bits that its compression noise flips at random.
-    bits = deviation > _MARGIN * math.sqrt(float(np.mean(deviation**2)))
-    return np.packbits(bits).tobytes()
-
-
-def _crop(pixels: np.ndarray, left: float, top: float, right: float, bottom: float) -> np.ndarray:
-    height, width = pixels.shape
+def _bounds(shape: tuple[int, ...], cuts: tuple[float, float, float, float]) -> _Bounds:
+    """The pixel rectangle (top, bottom, left, right; ends exclusive) that is left when
+    the fractions ``cuts`` (left, top, right, bottom) are cut off."""
+    height, width = shape[0], shape[1]
+    left, top, right, bottom = cuts
     x0 = round(left * width)
     x1 = max(x0 + 1, width - round(right * width))
     y0 = round(top * height)
     y1 = max(y0 + 1, height - round(bottom * height))
-    return pixels[y0:y1, x0:x1]
+    return y0, y1, x0, x1
+
+
+def _area_means(pixels: np.ndarray, rectangles: list[_Bounds]) -> np.ndarray:
+    """Each rectangle of ``pixels`` resized to 64 x 64 by area averaging: every output
+    cell the exact mean of the (fractional) source area it covers, as OpenCV's
+    ``INTER_AREA`` computes it, for all rectangles from one summed-area table.
+
+    Within a pixel the table's integral is bilinear, so interpolating it linearly is
+    exact, and the interpolation is separable: the table is interpolated at the 65 row
+    positions of each distinct vertical span once, then at the 65 column positions of
+    every rectangle on that span together; differences of neighbouring corners of the
+    65 x 65 grid are the cells' sums."""
+    height, width = pixels.shape
+    table = np.zeros((height + 1, width + 1))
+    np.cumsum(np.cumsum(pixels, axis=0, dtype=np.float64), axis=1, out=table[1:, 1:])
+    steps = np.arange(_HASH_SIDE + 1) / _HASH_SIDE
+    by_span: dict[tuple[int, int], list[int]] = {}
+    for r, (y0, y1, _, _) in enumerate(rectangles):
+        by_span.setdefault((y0, y1), []).append(r)
+    means = np.empty((len(rectangles), _HASH_SIDE, _HASH_SIDE))
+    for (y0, y1), members in by_span.items():
+        rows = _interpolate(table, y0 + (y1 - y0) * steps, axis=0)  # (65, W + 1)
+        xs = np.concatenate(
+            [rectangles[r][2] + (rectangles[r][3] - rectangles[r][2]) * steps for r in members]
+        )
+        grid = _interpolate(rows, xs, axis=1).reshape(_HASH_SIDE + 1, len(members), -1)
+        grid = grid.transpose(1, 0, 2)  # (members, 65, 65)
+        cells = grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
+        areas = np.array([(y1 - y0) * (rectangles[r][3] - rectangles[r][2]) for r in members])
+        means[members] = cells * (_HASH_SIDE * _HASH_SIDE / areas)[:, None, None]
+    return means
+
+
+def _interpolate(table: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarray:
+    """``table`` linearly interpolated at fractional ``positions`` along ``axis``."""
+    last = table.shape[axis] - 1
+    base = np.minimum(np.floor(positions).astype(np.intp), last - 1)
+    fraction = (positions - base).reshape((-1, 1) if axis == 0 else (1, -1))
+    low = np.take(table, base, axis=axis)
+    high = np.take(table, base + 1, axis=axis)
+    result: np.ndarray = low + (high - low) * fraction
+    return result
+
+
+def _dct_rows() -> np.ndarray:
+    """Rows 1..16 of the orthonormal 64-point DCT-II matrix (``scipy.fft.dct``'s
+    ``norm="ortho"``): ``M @ X @ M.T`` is the 16 x 16 block of X's 2-D DCT that the hash
+    keeps."""
+    n = np.arange(_HASH_SIDE)
+    k = np.arange(1, 17)[:, None]
+    return math.sqrt(2 / _HASH_SIDE) * np.cos(np.pi * (2 * n + 1) * k / (2 * _HASH_SIDE))
+
+
+_DCT = _dct_rows()
+
+
+def _region_hashes(pixels: np.ndarray, rectangles: list[_Bounds]) -> list[bytes]:
+    coefficients = (_DCT @ _area_means(pixels, rectangles) @ _DCT.T).reshape(len(rectangles), -1)
+    deviation = coefficients - np.median(coefficients, axis=1, keepdims=True)
+    # A margin of 2 % of the RMS deviation: the coefficients a smooth picture lacks are
+    # all 0, instead of bits that its compression noise flips at random.
+    rms = np.sqrt(np.mean(deviation**2, axis=1, keepdims=True))
+    bits = np.packbits(deviation > _MARGIN * rms, axis=1)
+    return [row.tobytes() for row in bits]
 
 
 def _regions() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
@@ -281,7 +338,8 @@ def _unpack_features(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
 def signature_of(data: bytes) -> ImageSignature:
     """The soft bindings of a signed original: every region's hash and its ORB features."""
     pixels, width, height = _decode(data)
-    hashes = tuple(RegionHash(name, _hash_pixels(_crop(pixels, *cuts))) for name, cuts in REGIONS)
+    values = _region_hashes(pixels, [_bounds(pixels.shape, cuts) for _, cuts in REGIONS])
+    hashes = tuple(RegionHash(name, v) for (name, _), v in zip(REGIONS, values, strict=True))
     points, descriptors = _orb_points(pixels, MAX_FEATURES)
     return ImageSignature(hashes, _pack_features(points, descriptors), width, height)
 
@@ -302,7 +360,8 @@ def bindings_of(data: bytes) -> tuple[ImageSignature, list[dict[str, Any]]]:
 def query_hashes(data: bytes) -> tuple[RegionHash, ...]:
     """What a copy is looked up by: the hash of its full frame."""
     pixels, _, _ = _decode(data)
-    return (RegionHash("full", _hash_pixels(pixels)),)
+    (value,) = _region_hashes(pixels, [_bounds(pixels.shape, (0, 0, 0, 0))])
+    return (RegionHash("full", value),)
 
 
 def confirm(query_data: bytes, candidate: ImageSignature | bytes, distance: int) -> Match:
