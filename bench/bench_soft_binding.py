@@ -132,32 +132,53 @@ def fill(db: Database, n: int) -> list[bytes]:
     values = [rng.randbytes(32) for _ in range(n)]
     per_item = 16
     now = datetime.now(UTC)
-    with db.engine.begin() as conn:
-        shas = [f"{i:064x}" for i in range((n + per_item - 1) // per_item)]
-        for start in range(0, len(shas), 5000):
-            conn.execute(
-                ITEMS.insert(),
-                [
-                    {"sha256": s, "media_type": "image/jpeg", "size": 1, "created_at": now}
-                    for s in shas[start : start + 5000]
-                ],
-            )
-        for start in range(0, n, 5000):
-            conn.execute(
-                SOFT_BINDINGS.insert(),
-                [
-                    {
-                        "sha256": shas[i // per_item],
-                        "alg": fingerprints.ALG,
-                        "region": f"r{i % per_item}",
-                        "value": values[i],
-                        "created_at": now,
-                        **{f"b{k}": b for k, b in enumerate(bands(values[i]))},
-                        **{f"w{k}": w for k, w in enumerate(words(values[i]))},
-                    }
-                    for i in range(start, min(n, start + 5000))
-                ],
-            )
+    shas = [f"{i:064x}" for i in range((n + per_item - 1) // per_item)]
+    rows = (
+        {
+            "sha256": shas[i // per_item],
+            "alg": fingerprints.ALG,
+            "region": f"r{i % per_item}",
+            "value": values[i],
+            "created_at": now,
+            **{f"b{k}": b for k, b in enumerate(bands(values[i]))},
+            **{f"w{k}": w for k, w in enumerate(words(values[i]))},
+        }
+        for i in range(n)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # COPY: the same rows as the service's inserts, 40 times faster to load
+        raw = db.engine.raw_connection()
+        try:
+            with raw.driver_connection.cursor() as cur:
+                with cur.copy("COPY items (sha256, media_type, size, created_at) FROM STDIN") as cp:
+                    for s in shas:
+                        cp.write_row((s, "image/jpeg", 1, now))
+                columns = ["sha256", "alg", "region", "value", "created_at"]
+                columns += [f"b{k}" for k in range(16)] + [f"w{k}" for k in range(4)]
+                with cur.copy(f"COPY soft_bindings ({', '.join(columns)}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row([row[c] for c in columns])
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        with db.engine.begin() as conn:
+            for start in range(0, len(shas), 5000):
+                conn.execute(
+                    ITEMS.insert(),
+                    [
+                        {"sha256": s, "media_type": "image/jpeg", "size": 1, "created_at": now}
+                        for s in shas[start : start + 5000]
+                    ],
+                )
+            batch: list[dict[str, object]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 5000:
+                    conn.execute(SOFT_BINDINGS.insert(), batch)
+                    batch = []
+            if batch:
+                conn.execute(SOFT_BINDINGS.insert(), batch)
     if db.engine.dialect.name == "postgresql":
         # what autovacuum does after a bulk insert: statistics, and the visibility map
         # that index-only scans need

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
-    func,
     select,
     union_all,
     update,
@@ -36,7 +35,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.store.database import Database, hamming256
 from app.store.tables import SOFT_BINDINGS, SOFT_SOURCES, STATE
-from signing.soft_binding import BANDS, MAX_SEARCH_DISTANCE, WORDS, bands, neighbours, words
+from signing.soft_binding import (
+    BANDS,
+    MAX_SEARCH_DISTANCE,
+    WORDS,
+    bands,
+    neighbours,
+    word_distance,
+    words,
+)
 
 __all__ = ["Candidate", "IndexedBinding", "SoftBindingIndex"]
 
@@ -72,28 +79,30 @@ class SoftBindingIndex:
             [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)],
             [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)],
         )
-        close = union_all(
+        word_columns = [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)]
+        # the distance is computed once per candidate, in the filter; the few rows kept
+        # come back with their words, and their distance is computed again here
+        self._near = union_all(
             *(
-                select(SOFT_BINDINGS.c.id, distance.label("distance")).where(
-                    self._band_in(db, SOFT_BINDINGS.c[f"b{i}"], f"q{i}"),
+                select(SOFT_BINDINGS.c.id, *word_columns).where(
+                    self._any(db, SOFT_BINDINGS.c[f"b{i}"], f"q{i}", Integer()),
                     distance <= bindparam("max_distance", type_=Integer()),
                 )
                 for i in range(BANDS)
             )
-        ).subquery("close")
-        self._near = select(close.c.id, func.min(close.c.distance)).group_by(close.c.id)
+        )
         self._rows = select(
             SOFT_BINDINGS.c.id, SOFT_BINDINGS.c.alg, SOFT_BINDINGS.c.sha256, SOFT_BINDINGS.c.region
-        ).where(SOFT_BINDINGS.c.id.in_(bindparam("ids", expanding=True)))
+        ).where(self._any(db, SOFT_BINDINGS.c.id, "ids", BigInteger()))
 
     @staticmethod
-    def _band_in(db: Database, column: Any, name: str) -> Any:
-        """``column`` is one of the 17 values bound as ``name`` (a list): one array
-        parameter on PostgreSQL, where 16 × 17 separate parameters cost more to send and
-        bind than the index scans take; an IN list of them on SQLite, which has no
-        arrays."""
+    def _any(db: Database, column: Any, name: str, item: Any) -> Any:
+        """``column`` is one of the values bound as ``name`` (a list): one array parameter
+        on PostgreSQL, so that the statement's text never changes and its prepared plan
+        serves every look-up (16 x 17 separate parameters cost more to send and bind than
+        the index scans take); an IN list of them on SQLite, which has no arrays."""
         if db.engine.dialect.name == "postgresql":
-            return column == any_(bindparam(name, type_=ARRAY(Integer())))
+            return column == any_(bindparam(name, type_=ARRAY(item)))
         return column.in_(bindparam(name, expanding=True))
 
     def add(
@@ -163,8 +172,10 @@ class SoftBindingIndex:
                 }
                 params |= {f"w{k}": word for k, word in enumerate(words(value))}
                 params["max_distance"] = max_distance
-                for row_id, d in conn.execute(self._near, params):
-                    distances[row_id] = min(int(d), distances.get(row_id, int(d)))
+                query = words(value)
+                for row_id, *stored in conn.execute(self._near, params):
+                    d = sum(map(word_distance, query, stored))
+                    distances[row_id] = min(d, distances.get(row_id, d))
             rows = conn.execute(self._rows, {"ids": list(distances)}).all() if distances else []
         best: dict[str, Candidate] = {}
         for row_id, row_alg, sha, region in rows:
