@@ -31,6 +31,9 @@ YOUTUBE_FILES = {
     "Psy": "Youtube01-Psy.csv",
     "KatyPerry": "Youtube02-KatyPerry.csv",
     "LMFAO": "Youtube03-LMFAO.csv",
+    "PewDiePie": "Youtube06-PewDiePie.csv",
+    "Avengers": "Youtube07-Avengers.csv",
+    "PlayStation4": "Youtube08-PlayStation4.csv",
 }
 SA_HELD_OUT_GROUPS = ("easy-ham-2", "spam-2")
 _SPAM_WORDS = {"spam", "1", "true", "yes"}

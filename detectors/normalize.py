@@ -13,6 +13,8 @@ import unicodedata
 from email.message import Message
 from html.parser import HTMLParser
 
+from detectors.deobfuscate import deobfuscate
+
 __all__ = ["canonical_key", "html_to_text", "looks_like_email", "normalize_text"]
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}:[ \t]?\S?")
@@ -163,9 +165,11 @@ def _decode_header(value: str) -> str:
 def normalize_text(raw: str) -> str:
     """The text a person would read: e-mail headers stripped, HTML rendered to text.
 
-    Unicode is NFKC-folded (full-width and styled letters become plain ones), zero-width
-    characters are dropped and whitespace is collapsed. Case and punctuation are kept:
-    they are part of the signal.
+    Unicode is NFKC-folded (full-width and styled letters become plain ones), the
+    disguises of :mod:`detectors.deobfuscate` are undone (invisible characters, look-alike
+    letters of other scripts, spaced-out letters, leetspeak, obfuscated links, symbol
+    padding) and whitespace is collapsed. Case and punctuation are kept: they are part of
+    the signal.
     """
     text = raw[: _MAX_CHARS * 4].replace("\r\n", "\n").replace("\x00", "")
     if looks_like_email(text):
@@ -173,8 +177,7 @@ def normalize_text(raw: str) -> str:
     elif _HTML_HINT.search(text):
         text = html_to_text(text)
     text = html.unescape(text) if "&" in text else text
-    text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
+    text = deobfuscate(unicodedata.normalize("NFKC", text))
     text = _SPACE.sub(" ", text)
     text = _BLANKS.sub("\n", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()[:_MAX_CHARS]

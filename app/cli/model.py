@@ -91,16 +91,25 @@ def evaluate(
             help="diagnostic: score each video with its other comments in training (5 folds)",
         ),
     ] = False,
+    disguises: Annotated[
+        bool,
+        typer.Option(
+            "--disguises",
+            help="recall on held-out spam, clean and in each disguise family (leave-one-video-out)",
+        ),
+    ] = False,
 ) -> None:
     """Print the held-out table: TrustSeal vs the TF-IDF baseline, per group."""
     from detectors.evaluation import eval_main
 
     if not data.is_dir():
         fail(f"{data} is not a folder")
-    if within_video and model_dir is not None:
-        fail("--within-video retrains per fold; it takes no --model-dir")
+    if (within_video or disguises) and model_dir is not None:
+        fail("--within-video and --disguises retrain per fold; they take no --model-dir")
+    if within_video and disguises:
+        fail("choose one of --within-video and --disguises")
     with expected_errors():
-        table = eval_main(data, model_dir, within_video=within_video)
+        table = eval_main(data, model_dir, within_video=within_video, disguises=disguises)
     sys.stdout.write(table + "\n")
 
 

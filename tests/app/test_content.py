@@ -140,6 +140,12 @@ def test_label_and_train_reject_bad_input(tmp_path: Path) -> None:
     assert_one_line_error(run(both, data_dir))
     # a folder without the corpora is refused in one line, whichever protocol is asked for
     assert_one_line_error(run(["eval", "--data", str(tmp_path), "--within-video"], data_dir))
+    assert_one_line_error(run(["eval", "--data", str(tmp_path), "--disguises"], data_dir))
+    disguises = ["eval", "--data", str(tmp_path), "--disguises", "--model-dir", str(tmp_path)]
+    assert_one_line_error(run(disguises, data_dir))
+    assert_one_line_error(
+        run(["eval", "--data", str(tmp_path), "--disguises", "--within-video"], data_dir)
+    )
 
 
 BATCH_TEXTS = [

@@ -137,3 +137,39 @@ def test_leave_one_video_out_scores_the_video_and_the_fixed_slices(tmp_path: Pat
     assert video.n + video.removed_duplicates == 32
     assert video.trustseal.f1 >= 0.9 and video.baseline.roc_auc is not None
     assert results["sms-slice"].n == 12  # 20 % of 30 spam + 30 ham
+
+
+def test_disguise_eval_scores_each_family_on_held_out_spam(tmp_path: Path) -> None:
+    from detectors.disguise import FAMILIES, INTENSITIES
+    from detectors.evaluation import disguise_eval, render_disguise_table
+
+    _write_corpus(tmp_path)
+    results = disguise_eval(tmp_path, videos=("Psy",))
+    families = {r.family for r in results}
+    assert families == set(FAMILIES)
+    assert len(results) == len(families) * len(INTENSITIES)
+    # a third of the spam comments carry a link, and only they can wear that disguise
+    assert all(r.n < 16 for r in results if r.family == "links")
+    for r in results:
+        assert 0 < r.n <= 16
+        assert 0.0 <= r.ours_disguised <= 1.0 and 0.0 <= r.baseline_disguised <= 1.0
+        # the spam style is easy: clean spam is caught, and normalisation undoes the rest
+        assert r.ours_clean >= 0.9
+        assert r.n * (r.ours_clean - r.ours_disguised) <= 1.0 + 1e-9, r  # one comment at most
+    assert "| homoglyph | 0.5 |" in render_disguise_table(results)
+
+
+def test_pooled_row_adds_up_the_folds() -> None:
+    from detectors.evaluation import GroupResult, pooled
+    from detectors.metrics import Scores
+
+    def row(group: str, n_spam: int, precision: float, recall: float) -> GroupResult:
+        s = Scores(f1=0.0, precision=precision, recall=recall, roc_auc=None)
+        return GroupResult(group, 100, n_spam, 0, s, s)
+
+    # fold 1: 40 spam, 30 caught, 10 false alarms; fold 2: 10 spam, 10 caught, 0 false
+    total = pooled([row("youtube-a", 40, 0.75, 0.75), row("youtube-b", 10, 1.0, 1.0)])
+    assert total is not None and total.n_spam == 50
+    assert abs(total.trustseal.precision - 40 / 50) < 1e-9
+    assert abs(total.trustseal.recall - 40 / 50) < 1e-9
+    assert pooled([row("sms-slice", 5, 1.0, 1.0)]) is None
