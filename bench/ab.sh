@@ -19,6 +19,9 @@ here="$(pwd)"
 old="$(mktemp -d)/old"
 git worktree add --quiet --detach "$old" "$rev"
 ln -s "$here/.venv" "$old/.venv"
+# benchmarks find the shared data beside their checkout (../shared): give the old tree the
+# same neighbour, or it would silently fall back to generated inputs
+if [ -e "$here/../shared" ]; then ln -s "$(cd "$here/.." && pwd)/shared" "$(dirname "$old")/shared"; fi
 trap 'git -C "$here" worktree remove --force "$old"' EXIT
 
 run_in() {
