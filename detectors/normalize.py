@@ -15,7 +15,18 @@ from html.parser import HTMLParser
 
 from detectors.deobfuscate import deobfuscate
 
-__all__ = ["canonical_key", "html_to_text", "looks_like_email", "normalize_text"]
+__all__ = [
+    "NORMALIZATION_VERSION",
+    "canonical_key",
+    "html_to_text",
+    "looks_like_email",
+    "normalize_text",
+]
+
+#: Raised whenever :func:`normalize_text` gives some text a different result, so that
+#: verdicts cached for the old reading are not served (2: disguises undone, other scripts
+#: transliterated).
+NORMALIZATION_VERSION = 2
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}:[ \t]?\S?")
 _KNOWN_HEADERS = {

@@ -20,6 +20,7 @@ from app.verdict.evidence import Evidence
 from app.verdict.pipeline import BytesRequest, CollectionPipeline, DigestRequest, TextRequest
 from app.verdict.policy import Policy
 from app.verdict.vocabulary import Verdict
+from detectors.normalize import NORMALIZATION_VERSION
 from signing.errors import MalformedContent
 from signing.keys import KeyRing
 from signing.records import sha256_hex
@@ -49,8 +50,9 @@ class VerdictService:
         self.store = store
         self.keys = keys
         self.soft_index = soft_index
-        #: what a cached verdict depends on besides the content
-        self.versions = f"{policy.version}|{model_version}"
+        #: what a cached verdict depends on besides the content: the policy, the model,
+        #: and the normalisation that turns a text into what the model reads
+        self.versions = f"{policy.version}|{model_version}|n{NORMALIZATION_VERSION}"
 
     def verify_bytes(
         self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
