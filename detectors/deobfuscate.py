@@ -55,7 +55,9 @@ _INVISIBLE = re.compile(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
-_LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*[^\W\d_][\w@$]*(?![\w@$])")
+# a word with a letter and a sign that may stand for one (the callback decides)
+_LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[^\W\d_])(?=[\w@$]*[0134578@$])[\w@$]+")
+_NON_LATIN_LETTER = re.compile(r"[^\x00-\u024f\W\d_]")
 _SEPARATOR = r"[ .\-_*·•|/\\~+♥❤★☆✦✧♡●○◆◇■□▲△▼▽]"
 # one separator throughout a run, so "w w w.e x a m p l e.c o m" keeps its dots
 _SPACED = re.compile(rf"(?<![^\W_])[^\W_]({_SEPARATOR})(?:[^\W_]\1)+[^\W_](?![^\W_])")
@@ -108,7 +110,7 @@ def _latin_lookalikes() -> dict[str, str]:
 def fold_confusables(text: str) -> str:
     """Letters of other scripts disguised as Latin ones, made Latin (see the module)."""
     table = _latin_lookalikes()
-    if not any(c in table for c in text):
+    if text.isascii() or table.keys().isdisjoint(text):
         return text
     words = _WORD.findall(text)
     latin = sum(1 for w in words for c in w if script_of(c) == "LATIN")
@@ -206,20 +208,25 @@ def transliterate(text: str) -> str:
     """Letters of scripts other than Latin in Latin letters; everything else unchanged."""
     if text.isascii():
         return text
-    return "".join(
-        anyascii(c) if c.isalpha() and script_of(c) not in (None, "LATIN") else c for c in text
-    )
+
+    def latin(match: re.Match[str]) -> str:
+        c = match.group(0)
+        return c if script_of(c) in (None, "LATIN") else anyascii(c)
+
+    return _NON_LATIN_LETTER.sub(latin, text)
 
 
 def deobfuscate(text: str) -> str:
     """``text`` with every disguise of the module's list undone, then transliterated."""
     text = _INVISIBLE.sub("", text)
     text = fold_confusables(text)
-    text = _DOT_TOKEN.sub(".", text)
-    text = _SPOKEN_DOT.sub(".", text)
-    text = _SPACED_DOT.sub(".", text)
+    if "." in text or "dot" in text.lower():  # the link steps, only where a link can be
+        text = _DOT_TOKEN.sub(".", text)
+        text = _SPOKEN_DOT.sub(".", text)
+        text = _SPACED_DOT.sub(".", text)
     text = _SPACED.sub(_join_spaced, text)
     text = _LEET_WORD.sub(_unleet, text)
-    text = _BARE_LINK.sub(r"http://\1", text)
+    if "." in text:
+        text = _BARE_LINK.sub(r"http://\1", text)
     text = _SYMBOL_RUN.sub(lambda m: f" {m.group(0).strip()[0]} ", text)
     return re.sub(r"[ \t]{2,}", " ", transliterate(text)).strip()
