@@ -13,6 +13,7 @@ can be told apart from answers given before the newest original was signed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    func,
     select,
     union_all,
     update,
@@ -69,6 +71,7 @@ class Candidate:
 class SoftBindingIndex:
     def __init__(self, db: Database):
         self.db = db
+        self._arrays = db.engine.dialect.name == "postgresql"
         # one index-only look-up per band, each keeping the candidates within the
         # distance: a plan both SQLite and PostgreSQL run as 16 index scans, never a
         # table scan (a value found through several bands comes back several times).
@@ -97,13 +100,20 @@ class SoftBindingIndex:
 
     @staticmethod
     def _any(db: Database, column: Any, name: str, item: Any) -> Any:
-        """``column`` is one of the values bound as ``name`` (a list): one array parameter
-        on PostgreSQL, so that the statement's text never changes and its prepared plan
-        serves every look-up (16 x 17 separate parameters cost more to send and bind than
-        the index scans take); an IN list of them on SQLite, which has no arrays."""
+        """``column`` is one of the values bound as ``name``: one parameter either way, so
+        that the statement's text never changes (its prepared plan serves every look-up
+        on PostgreSQL, SQLAlchemy's compiled form on both) and 16 x 17 separate
+        parameters need not be rendered, sent and bound. PostgreSQL takes an array;
+        SQLite, which has none, a JSON array it reads with ``json_each`` (see
+        :meth:`_list`)."""
         if db.engine.dialect.name == "postgresql":
             return column == any_(bindparam(name, type_=ARRAY(item)))
-        return column.in_(bindparam(name, expanding=True))
+        values = func.json_each(bindparam(name, type_=Text())).table_valued("value")
+        return column.in_(select(values.c.value))
+
+    def _list(self, values: Sequence[int]) -> Any:
+        """A list bound for :meth:`_any`."""
+        return list(values) if self._arrays else json.dumps(list(values))
 
     def add(
         self,
@@ -168,7 +178,7 @@ class SoftBindingIndex:
         with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for value in values:
                 params: dict[str, Any] = {
-                    f"q{i}": neighbours(band) for i, band in enumerate(bands(value))
+                    f"q{i}": self._list(neighbours(band)) for i, band in enumerate(bands(value))
                 }
                 params |= {f"w{k}": word for k, word in enumerate(words(value))}
                 params["max_distance"] = max_distance
@@ -176,7 +186,11 @@ class SoftBindingIndex:
                 for row_id, *stored in conn.execute(self._near, params):
                     d = sum(map(word_distance, query, stored))
                     distances[row_id] = min(d, distances.get(row_id, d))
-            rows = conn.execute(self._rows, {"ids": list(distances)}).all() if distances else []
+            rows = (
+                conn.execute(self._rows, {"ids": self._list(list(distances))}).all()
+                if distances
+                else []
+            )
         best: dict[str, Candidate] = {}
         for row_id, row_alg, sha, region in rows:
             if row_alg != alg:  # filtered here, on the few rows kept: an alg condition

@@ -124,7 +124,9 @@ def test_lookup_reads_candidates_from_the_band_indexes_alone(index) -> None:
     idx, db = index
     values = fill_random(db, 8000)
     query = flip(values[0], [1, 100, 200])
-    params: dict[str, object] = {f"q{i}": neighbours(b) for i, b in enumerate(bands(query))}
+    params: dict[str, object] = {
+        f"q{i}": idx._list(neighbours(b)) for i, b in enumerate(bands(query))
+    }
     params |= {f"w{k}": w for k, w in enumerate(words(query))}
     params["max_distance"] = MAX_SEARCH_DISTANCE
     with db.engine.connect() as conn:
