@@ -172,10 +172,13 @@ class SoftBindingIndex:
         if max_distance > MAX_SEARCH_DISTANCE:
             raise ValueError(f"the index finds values within {MAX_SEARCH_DISTANCE} bits")
         distances: dict[int, int] = {}
-        # autocommit: two reads need no transaction, and ending one with ROLLBACK would
-        # drop the connection's prepared statements (psycopg's rule), so that PostgreSQL
-        # planned the 16-branch look-up again every time
-        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # autocommit on PostgreSQL: two reads need no transaction, and ending one with
+        # ROLLBACK would drop the connection's prepared statements (psycopg's rule), so
+        # that PostgreSQL planned the 16-branch look-up again every time
+        connection = self.db.engine.connect()
+        if self._arrays:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        with connection as conn:
             for value in values:
                 params: dict[str, Any] = {
                     f"q{i}": self._list(neighbours(band)) for i, band in enumerate(bands(value))
