@@ -32,9 +32,8 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from signing import fingerprints
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import C2paEvidence, C2paMedia, SignedMedia
 from signing.c2pa_proof import (
@@ -44,6 +43,9 @@ from signing.c2pa_proof import (
     read_attached_proof,
 )
 from signing.errors import KeyStoreError, MalformedContent, SigningError
+
+if TYPE_CHECKING:
+    from signing.fingerprints import ImageSignature
 
 __all__ = ["C2paWorkers", "SignedInWorker", "WorkerJob"]
 
@@ -66,7 +68,7 @@ class SignedInWorker(NamedTuple):
     #: the embedded active manifest's label (None for a sidecar)
     label: str | None
     #: the image's fingerprints, when they were asked for
-    signature: fingerprints.ImageSignature | None
+    signature: ImageSignature | None
 
 
 def _serve(conn: Connection) -> None:
@@ -117,6 +119,9 @@ def _perform(
         options = dict(options)
         signature = None
         if options.pop("fingerprint", False):
+            # imported on first use: OpenCV costs a worker that only reads 0.2 s to start
+            from signing import fingerprints
+
             signature, assertions = fingerprints.bindings_of(data)
             options["soft_bindings"] = [*(options.get("soft_bindings") or ()), *assertions]
         signed = media.sign(data, media_type, **options)
