@@ -5,8 +5,8 @@ A look-up asks, for each of the 16 bands of each query value, for the rows whose
 equals one of the 17 values within 1 bit of it. Each band's index also holds the value's
 four 64-bit words, so the database computes every candidate's distance from the index
 alone (an index-only scan; PostgreSQL's ``bit_count``, on SQLite a function registered
-on each connection, see :mod:`app.store.database`) and joins the table only for the
-candidates within the distance asked for. The index grows a generation counter in
+on each connection, see :mod:`app.store.database`); the table is read afterwards, by id,
+only for the candidates within the distance asked for. The index grows a generation counter in
 ``service_state`` each time it gains an item, so that cached "nothing found" answers
 can be told apart from answers given before the newest original was signed.
 """
@@ -78,17 +78,16 @@ class SoftBindingIndex:
         # The table is read by id afterwards, in a statement of its own: joined here,
         # the planners guess the kept rows at a third of the candidates and may hash
         # the whole table.
-        distance = hamming256(
-            [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)],
-            [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)],
-        )
         word_columns = [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)]
+        distance = hamming256(
+            word_columns, [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)]
+        )
         # the distance is computed once per candidate, in the filter; the few rows kept
         # come back with their words, and their distance is computed again here
         self._near = union_all(
             *(
                 select(SOFT_BINDINGS.c.id, *word_columns).where(
-                    self._any(db, SOFT_BINDINGS.c[f"b{i}"], f"q{i}", Integer()),
+                    self._any(SOFT_BINDINGS.c[f"b{i}"], f"q{i}", Integer()),
                     distance <= bindparam("max_distance", type_=Integer()),
                 )
                 for i in range(BANDS)
@@ -96,17 +95,16 @@ class SoftBindingIndex:
         )
         self._rows = select(
             SOFT_BINDINGS.c.id, SOFT_BINDINGS.c.alg, SOFT_BINDINGS.c.sha256, SOFT_BINDINGS.c.region
-        ).where(self._any(db, SOFT_BINDINGS.c.id, "ids", BigInteger()))
+        ).where(self._any(SOFT_BINDINGS.c.id, "ids", BigInteger()))
 
-    @staticmethod
-    def _any(db: Database, column: Any, name: str, item: Any) -> Any:
+    def _any(self, column: Any, name: str, item: Any) -> Any:
         """``column`` is one of the values bound as ``name``: one parameter either way, so
         that the statement's text never changes (its prepared plan serves every look-up
         on PostgreSQL, SQLAlchemy's compiled form on both) and 16 x 17 separate
         parameters need not be rendered, sent and bound. PostgreSQL takes an array;
         SQLite, which has none, a JSON array it reads with ``json_each`` (see
         :meth:`_list`)."""
-        if db.engine.dialect.name == "postgresql":
+        if self._arrays:
             return column == any_(bindparam(name, type_=ARRAY(item)))
         values = func.json_each(bindparam(name, type_=Text())).table_valued("value")
         return column.in_(select(values.c.value))
@@ -183,9 +181,9 @@ class SoftBindingIndex:
                 params: dict[str, Any] = {
                     f"q{i}": self._list(neighbours(band)) for i, band in enumerate(bands(value))
                 }
-                params |= {f"w{k}": word for k, word in enumerate(words(value))}
-                params["max_distance"] = max_distance
                 query = words(value)
+                params |= {f"w{k}": word for k, word in enumerate(query)}
+                params["max_distance"] = max_distance
                 for row_id, *stored in conn.execute(self._near, params):
                     d = sum(map(word_distance, query, stored))
                     distances[row_id] = min(d, distances.get(row_id, d))
