@@ -87,7 +87,7 @@ class TrustEngine:
         anchors_pem = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
         self.c2pa_workers = C2paWorkers.shared(anchors_pem, c2pa_material)
         # (4) the content models and the policy their threshold configures
-        self.content = ContentAnalyzer(settings, self.redis)
+        self.content = ContentAnalyzer(settings, self.redis, db)
         self.policy = Policy(
             PolicyConfig(
                 spam_threshold=self.content.threshold,
@@ -116,7 +116,7 @@ class TrustEngine:
             self.cache,
             self.store,
             keys,
-            self.content.model_version,
+            lambda: self.content.model_version,
             self.soft_index,
         )
         self.signer = SigningService(

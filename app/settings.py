@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     spam_threshold: float | None = Field(default=None, gt=0, lt=1)
     # the encoder's arithmetic; auto: bf16 where the CPU has bf16 matrix instructions
     spam_precision: Precision = "auto"
+    # moderators' labels fit a per-site head over the model (app/verdict/adaptation.py)
+    spam_adaptation: bool = True
+    # how often a worker re-reads which site head answers
+    adaptation_poll_seconds: float = Field(default=2.0, ge=0)
     suspicious_threshold: float = Field(default=0.3, gt=0, lt=1)
     campaign_min_size: int = Field(default=3, ge=2)
     publishers_trusted: bool = True

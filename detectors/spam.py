@@ -34,6 +34,7 @@ __all__ = [
     "Head",
     "Heads",
     "SpamClassifier",
+    "sigmoid",
     "sparse_matrix",
     "stack_inputs",
     "weights_version",
@@ -134,6 +135,10 @@ def stack_inputs(
     return np.column_stack([emb_logit, sparse_logit, emb_logit * sparse_logit / 10.0, log_len])
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
 def sparse_matrix(texts: Sequence[str]) -> Any:
     import scipy.sparse as sp
 
@@ -217,18 +222,32 @@ class SpamClassifier:
                 sparse_logit[rows] = np.asarray(sparse[rows] @ dense).ravel() + head.sparse_bias
         return emb_logit, sparse_logit
 
-    def probabilities(
+    def stacked_logits(
         self, texts: Sequence[str], emb_logit: np.ndarray, sparse_logit: np.ndarray
     ) -> np.ndarray:
-        """Stacked, calibrated probabilities from the per-head logits."""
+        """The stacker's logits (before the sigmoid) from the per-head logits."""
         long = self.heads.regimes(texts)
         x = stack_inputs(emb_logit, sparse_logit, texts)
-        z = np.where(
+        return np.where(
             long,
             x @ self.heads.long.stack_coef + self.heads.long.stack_bias,
             x @ self.heads.short.stack_coef + self.heads.short.stack_bias,
         )
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def probabilities(
+        self, texts: Sequence[str], emb_logit: np.ndarray, sparse_logit: np.ndarray
+    ) -> np.ndarray:
+        """Stacked, calibrated probabilities from the per-head logits."""
+        return sigmoid(self.stacked_logits(texts, emb_logit, sparse_logit))
+
+    def scores_normalized(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Stacked logits and embeddings of already normalised texts: what a per-site
+        head (:mod:`detectors.adaptation`) reads."""
+        if not texts:
+            return np.zeros(0, dtype=np.float64), np.zeros((0, 0), dtype=np.float32)
+        emb = self.embedder.encode(texts)
+        emb_logit, sparse_logit = self.logits_from_embeddings(texts, emb)
+        return self.stacked_logits(texts, emb_logit, sparse_logit), emb
 
     def predict_normalized(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -80,6 +80,19 @@ class PublisherRequest(BaseModel):
     )
 
 
+class AdaptationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field(
+        min_length=2,
+        max_length=80,
+        pattern=r"^(auto|off|(pinned:)?[0-9a-f]{1,32}\+site\.[0-9a-f]{8})$",
+        description="'auto' (the newest head answers), 'off' (the base model alone), or "
+        "a head's model_version to pin",
+        examples=["off"],
+    )
+
+
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -19,7 +19,8 @@ def label(
     text: Annotated[str | None, typer.Option("--text", help="one text to label")] = None,
     as_label: Annotated[str | None, typer.Option("--label", help="spam or ham")] = None,
 ) -> None:
-    """Store moderator decisions (spam/ham) for retraining with 'trustseal train'."""
+    """Store moderator decisions (spam/ham): they refit the site head at once (see
+    'trustseal adaptation') and feed retraining with 'trustseal train'."""
     from app.batch.inputs import read_lines
     from app.errors import classify
 
@@ -28,7 +29,8 @@ def label(
     with engine_session() as engine:
         if text is not None:
             engine.store.add_label(text=text, label=as_label or "")
-            print_json({"stored": 1, "skipped": 0})
+            refit = engine.content.adaptation.refit()
+            print_json({"stored": 1, "skipped": 0, "model_version": refit.model_version})
             return
         assert input_path is not None
         stored = skipped = 0
@@ -49,7 +51,8 @@ def label(
                 sys.stderr.write(
                     f"trustseal: line {line.number} skipped: {line.error or mapped[2]}\n"
                 )
-        print_json({"stored": stored, "skipped": skipped})
+        refit = engine.content.adaptation.refit()
+        print_json({"stored": stored, "skipped": skipped, "model_version": refit.model_version})
 
 
 def train(
@@ -98,18 +101,40 @@ def evaluate(
             help="recall on held-out spam, clean and in each disguise family (leave-one-video-out)",
         ),
     ] = False,
+    adaptation: Annotated[
+        bool,
+        typer.Option(
+            "--adaptation",
+            help="learning curve of the site head: k = 0, 8, 16, 32, 64 labels of each "
+            "held-out video through the feedback path, the rest scored",
+        ),
+    ] = False,
 ) -> None:
     """Print the held-out table: TrustSeal vs the TF-IDF baseline, per group."""
     from detectors.evaluation import eval_main
 
     if not data.is_dir():
         fail(f"{data} is not a folder")
-    if (within_video or disguises) and model_dir is not None:
-        fail("--within-video and --disguises retrain per fold; they take no --model-dir")
-    if within_video and disguises:
-        fail("choose one of --within-video and --disguises")
+    modes = [
+        name
+        for name, on in (
+            ("--within-video", within_video),
+            ("--disguises", disguises),
+            ("--adaptation", adaptation),
+        )
+        if on
+    ]
+    if modes and model_dir is not None:
+        fail(f"{modes[0]} retrains per fold; it takes no --model-dir")
+    if len(modes) > 1:
+        fail(f"choose one of {' and '.join(modes)}")
     with expected_errors():
-        table = eval_main(data, model_dir, within_video=within_video, disguises=disguises)
+        if adaptation:
+            from app.verdict.learning_curve import learning_curve, render_curve
+
+            table = render_curve(learning_curve(data))
+        else:
+            table = eval_main(data, model_dir, within_video=within_video, disguises=disguises)
     sys.stdout.write(table + "\n")
 
 
@@ -124,3 +149,46 @@ def _extra_labels(path: Path | None) -> list[tuple[str, str]]:
         if "text" in fields and str(fields.get("label", "")).lower() in ("spam", "ham"):
             rows.append((str(fields["text"]), str(fields["label"]).lower()))
     return rows
+
+
+adaptation_app = typer.Typer(
+    help="The site head that moderators' labels fit over the spam model: show it, "
+    "undo it, or refit it.",
+    no_args_is_help=True,
+)
+
+
+@adaptation_app.command("show")
+def adaptation_show() -> None:
+    """Print the model answering now, the mode and the newest heads (JSON)."""
+    with engine_session() as engine:
+        print_json(engine.content.adaptation.status())
+
+
+@adaptation_app.command("set")
+def adaptation_set(
+    mode: Annotated[
+        str,
+        typer.Argument(
+            help="auto (the newest head answers), off (the base model alone), or a head's "
+            "model_version to pin"
+        ),
+    ],
+) -> None:
+    """Choose which head answers; every head stays stored, so this can be undone."""
+    with engine_session() as engine:
+        print_json(engine.content.adaptation.set_mode(mode))
+
+
+@adaptation_app.command("refit")
+def adaptation_refit() -> None:
+    """Fit a head on every stored label now (after 'trustseal train', for example)."""
+    with engine_session() as engine:
+        refit = engine.content.adaptation.refit()
+        print_json(
+            {
+                "model_version": refit.model_version,
+                "labels": refit.n_labels,
+                "seconds": round(refit.seconds, 3),
+            }
+        )

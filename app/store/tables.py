@@ -147,6 +147,36 @@ class Label(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SiteHeadRow(SQLModel, table=True):
+    """One fitted per-site head over the spam model (:mod:`detectors.adaptation`), kept
+    so that any of them can be made active again. Which one is active is the service
+    state ``spam.adaptation``."""
+
+    __tablename__ = "site_heads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_version: str = Field(max_length=64, unique=True, index=True)
+    base_version: str = Field(max_length=32)
+    n_labels: int
+    n_spam: int
+    #: the newest label the head was fitted with (labels.id)
+    last_label_id: int
+    head: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabelFeatures(SQLModel, table=True):
+    """A labelled text as one base model reads it: its stacked logit and its embedding
+    (float16), kept so that refitting a site head does not run the encoder again."""
+
+    __tablename__ = "label_features"
+
+    label_id: int = Field(foreign_key="labels.id", primary_key=True)
+    base_version: str = Field(max_length=32, primary_key=True)
+    logit: float
+    embedding: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 NEAR_INDEX_WORDS = ("w0", "w1", "w2", "w3")
 
 
@@ -226,5 +256,7 @@ CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
 ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 STATE = ServiceState.__table__  # type: ignore[attr-defined]
 LABELS = Label.__table__  # type: ignore[attr-defined]
+SITE_HEADS = SiteHeadRow.__table__  # type: ignore[attr-defined]
+LABEL_FEATURES = LabelFeatures.__table__  # type: ignore[attr-defined]
 SOFT_BINDINGS = SoftBinding.__table__  # type: ignore[attr-defined]
 SOFT_SOURCES = SoftBindingSource.__table__  # type: ignore[attr-defined]

@@ -215,16 +215,13 @@ class ContentCollector:
     ) -> list[tuple[SpamEvidence, CampaignMembership]]:
         """(campaign item id, text) pairs, in order. One text joins the other requests'
         texts in the micro-batcher; many are classified in one model call."""
-        version = self.analyzer.model_version
         if len(items) == 1:
             item_id, text = items[0]
-            p = self.analyzer.spam_probability(text)
+            p, version = self.analyzer.spam_probability(text)
             campaign = self.analyzer.campaign(item_id, text)
             return [(SpamEvidence(p, version), _membership(campaign))]
-        return [
-            (SpamEvidence(p, version), _membership(campaign))
-            for p, campaign in self.analyzer.analyze(items)
-        ]
+        version, analyses = self.analyzer.analyze(items)
+        return [(SpamEvidence(p, version), _membership(campaign)) for p, campaign in analyses]
 
 
 def _membership(doc: dict[str, Any]) -> CampaignMembership:

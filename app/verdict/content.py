@@ -22,11 +22,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+import numpy as np
+
 from app.batching import MicroBatcher
 from app.observability import MODEL_LATENCY
 from app.settings import Settings
 from app.state.campaign_store import RedisCampaignStorage
 from app.state.redis_link import REDIS_ERRORS, RedisLink
+from app.store.database import Database
+from app.verdict.adaptation import SiteAdaptation
 from detectors.campaign import (
     CampaignEvidence,
     CampaignIndex,
@@ -34,20 +38,39 @@ from detectors.campaign import (
     Observation,
 )
 from detectors.normalize import normalize_text
-from detectors.spam import SHIPPED_DIR, SpamClassifier, weights_version
+from detectors.spam import SHIPPED_DIR, SpamClassifier, sigmoid, weights_version
 
 _log = logging.getLogger("trustseal.content")
 
 
 class ContentAnalyzer:
-    def __init__(self, settings: Settings, link: RedisLink | None):
+    def __init__(
+        self,
+        settings: Settings,
+        link: RedisLink | None,
+        db: Database,
+        *,
+        classifier: SpamClassifier | None = None,
+    ):
+        """``classifier``: one already loaded from the settings' model folder (several
+        analyzers can share its encoder and embedding cache)."""
         self.settings = settings
         self.link = link
         self.model_dir = settings.effective_model_dir or SHIPPED_DIR
-        self.model_version = weights_version(self.model_dir)
+        #: the model's own version; verdicts name :attr:`model_version`
+        self.base_version = weights_version(self.model_dir)
+        self.adaptation = SiteAdaptation(
+            db,
+            lambda: self.classifier,
+            self.base_version,
+            enabled=settings.spam_adaptation,
+            poll_seconds=settings.adaptation_poll_seconds,
+        )
         metadata = json.loads((self.model_dir / "metadata.json").read_text(encoding="utf-8"))
         self.threshold = float(settings.spam_threshold or metadata["threshold"])
-        self._classifier: SpamClassifier | None = None
+        if classifier is not None and classifier.model_version != self.base_version:
+            raise ValueError("the classifier given is not the settings' model")
+        self._classifier: SpamClassifier | None = classifier
         self._lock = threading.Lock()
         self._memory_index = CampaignIndex(InMemoryCampaignStorage())
         self._redis_index = (
@@ -55,7 +78,12 @@ class ContentAnalyzer:
             if link is not None
             else None
         )
-        self._batcher: MicroBatcher[str, float] | None = None
+        self._batcher: MicroBatcher[str, tuple[float, str]] | None = None
+
+    @property
+    def model_version(self) -> str:
+        """The model answering now: the base model's version, with the site head's."""
+        return self.adaptation.model_version
 
     @property
     def classifier(self) -> SpamClassifier:
@@ -77,32 +105,51 @@ class ContentAnalyzer:
             _log.exception("the spam classifier failed to load")
             return
         _log.info("spam classifier ready in %.1f s", time.perf_counter() - started)
+        try:
+            self.adaptation.catch_up()
+        except Exception:  # the base model answers; the next label refits again
+            _log.exception("the site head could not be refitted")
 
-    def spam_probabilities(self, texts: list[str]) -> list[float]:
+    def spam_probabilities(self, texts: list[str]) -> list[tuple[float, str]]:
+        """Each text's spam probability and the model version that gave it."""
+        probabilities, version = self._score([normalize_text(t) for t in texts])
+        return [(round(float(p), 4), version) for p in probabilities]
+
+    def _score(self, normalized: Sequence[str]) -> tuple[np.ndarray, str]:
+        """Probabilities of normalised texts, through the site head when one answers."""
         started = time.perf_counter()
-        probabilities = self.classifier.predict_proba(texts)
+        head = self.adaptation.head()
+        if head is None:
+            probabilities = self.classifier.predict_normalized(normalized)
+            version = self.base_version
+        else:
+            z, emb = self.classifier.scores_normalized(normalized)
+            probabilities = sigmoid(head.apply(z, emb))
+            version = head.model_version
         MODEL_LATENCY.labels("spam").observe(time.perf_counter() - started)
-        return [round(float(p), 4) for p in probabilities]
+        return probabilities, version
 
-    def spam_probability(self, text: str) -> float:
-        """One text's probability, batched with other requests' texts into one call."""
+    def spam_probability(self, text: str) -> tuple[float, str]:
+        """One text's probability (and model version), batched with other requests'
+        texts into one call."""
         with self._lock:
             if self._batcher is None:
                 self._batcher = MicroBatcher(self.spam_probabilities, name="spam-batcher")
         return self._batcher(text)
 
-    def analyze(self, items: Sequence[tuple[str, str]]) -> list[tuple[float, dict[str, Any]]]:
-        """Spam probability and campaign of many (item id, text) pairs, in order.
+    def analyze(
+        self, items: Sequence[tuple[str, str]]
+    ) -> tuple[str, list[tuple[float, dict[str, Any]]]]:
+        """The model version, and the spam probability and campaign of many (item id,
+        text) pairs, in order.
 
         Each text is normalised once for both; the model classifies all of them in one
         call, and the campaign index observes them in order.
         """
         normalized = [normalize_text(text) for _, text in items]
-        started = time.perf_counter()
-        probabilities = self.classifier.predict_normalized(normalized)
-        MODEL_LATENCY.labels("spam").observe(time.perf_counter() - started)
+        probabilities, version = self._score(normalized)
         campaigns = self.campaigns(items, normalized=normalized)
-        return [
+        return version, [
             (round(float(p), 4), campaign)
             for p, campaign in zip(probabilities, campaigns, strict=True)
         ]

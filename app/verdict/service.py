@@ -40,7 +40,7 @@ class VerdictService:
         cache: VerdictCache,
         store: Store,
         keys: KeyRing,
-        model_version: str,
+        model_version: Callable[[], str],
         soft_index: SoftBindingIndex,
     ):
         self.settings = settings
@@ -50,9 +50,14 @@ class VerdictService:
         self.store = store
         self.keys = keys
         self.soft_index = soft_index
-        #: what a cached verdict depends on besides the content: the policy, the model,
-        #: and the normalisation that turns a text into what the model reads
-        self.versions = f"{policy.version}|{model_version}|n{NORMALIZATION_VERSION}"
+        self._model_version = model_version
+
+    @property
+    def versions(self) -> str:
+        """What a cached verdict depends on besides the content: the policy, the model
+        answering now (a site head changes it), and the normalisation that turns a text
+        into what the model reads."""
+        return f"{self.policy.version}|{self._model_version()}|n{NORMALIZATION_VERSION}"
 
     def verify_bytes(
         self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
@@ -121,15 +126,16 @@ class VerdictService:
         ``similar``) depends on the soft-binding index too: it is cached under the
         index's generation, so that signing a new original retires it, and the hot
         paths, which read only the first key, leave it to this one."""
-        hit = self.cache.get(sha, variant, self.versions)
+        versions = self.versions
+        hit = self.cache.get(sha, variant, versions)
         if hit is not None:
             return hit
-        unbacked = f"{self.versions}|sb{self.soft_index.generation()}" if soft else None
+        unbacked = f"{versions}|sb{self.soft_index.generation()}" if soft else None
         if unbacked is not None and (hit := self.cache.get(sha, variant, unbacked)) is not None:
             return hit
         doc = compute()
         depends_on_index = doc["verdict"] in UNBACKED and not doc["provenance"]["records"]
-        key = unbacked if unbacked is not None and depends_on_index else self.versions
+        key = unbacked if unbacked is not None and depends_on_index else versions
         self.cache.set(sha, variant, key, doc)
         return doc
 

@@ -16,6 +16,7 @@ from app.engine import TrustEngine
 from app.settings import Settings
 from app.state.campaign_store import RedisCampaignStorage
 from app.state.redis_link import RedisLink
+from app.store.database import Database
 from app.verdict.content import ContentAnalyzer
 from detectors.campaign import CampaignIndex
 from signing.keys import Ed25519Key
@@ -163,12 +164,15 @@ BATCH_TEXTS = [
 def test_batch_analysis_matches_item_by_item(tmp_path: Path) -> None:
     """One model call and batch signatures give each text what it gets on its own."""
     settings = Settings(data_dir=tmp_path / "data")
-    batch, single = ContentAnalyzer(settings, None), ContentAnalyzer(settings, None)
+    settings.ensure_data_dir()
+    db = Database.open(settings.effective_database_url)
+    batch, single = ContentAnalyzer(settings, None, db), ContentAnalyzer(settings, None, db)
     items = [(f"b{i}", text) for i, text in enumerate(BATCH_TEXTS)]
-    analyses = batch.analyze(items)
+    version, analyses = batch.analyze(items)
     probabilities = single.spam_probabilities(BATCH_TEXTS)
     campaigns = [single.campaign(item_id, text) for item_id, text in items]
-    assert [p for p, _ in analyses] == probabilities
+    assert [(p, version) for p, _ in analyses] == probabilities
+    assert version == batch.base_version == batch.model_version
     assert [(c["id"], c["size"]) for _, c in analyses] == [(c["id"], c["size"]) for c in campaigns]
     assert [c["size"] for _, c in analyses] == [1, 1, 1, 2, 1, 1, 1, 2]
 
@@ -198,7 +202,9 @@ def test_batch_campaigns_fall_back_to_memory_item_by_item(tmp_path: Path) -> Non
     link = RedisLink("redis://127.0.0.1:6379/0")
     prefix = f"trustseal-test-{secrets.token_hex(6)}:"
     try:
-        analyzer = ContentAnalyzer(Settings(data_dir=tmp_path / "data"), link)
+        settings = Settings(data_dir=tmp_path / "data")
+        settings.ensure_data_dir()
+        analyzer = ContentAnalyzer(settings, link, Database.open(settings.effective_database_url))
         storage = RedisCampaignStorage(link.client, prefix)
         # one observed item costs get_item, claim_exact, put_item, add_member (+ bands)
         analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=8))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from app.store.database import Database
 from tests.support.cli import run
 
 # anvil's first development account: public, but treated here as an operator's secret
@@ -76,8 +77,9 @@ def test_chain_url_without_key_refused_in_one_line(tmp_path: Path) -> None:
 def test_spam_precision_reaches_the_classifier(tmp_path: Path) -> None:
     from app.verdict.content import ContentAnalyzer
 
-    fp32 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="fp32"), None)
-    bf16 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="bf16"), None)
+    db = Database.open(f"sqlite:///{tmp_path / 'trustseal.db'}")
+    fp32 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="fp32"), None, db)
+    bf16 = ContentAnalyzer(Settings(data_dir=tmp_path, spam_precision="bf16"), None, db)
     assert fp32.classifier.embedder.tag == "base"
     assert bf16.classifier.embedder.tag == "base-bf16"
     assert Settings(data_dir=tmp_path).spam_precision == "auto"

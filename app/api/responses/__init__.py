@@ -17,11 +17,13 @@ from app.api.responses.documents import (
     InclusionProof,
     ItemInfo,
     LookupResult,
+    ModelStatus,
     ProofBundle,
     PublicKeys,
     PublisherInfo,
     RecordEnvelope,
     SignResult,
+    SiteHeadInfo,
 )
 from app.api.responses.verdict import Verdict
 
@@ -33,10 +35,12 @@ __all__ = [
     "InclusionProof",
     "ItemInfo",
     "LookupResult",
+    "ModelStatus",
     "ProofBundle",
     "PublicKeys",
     "PublisherInfo",
     "RecordEnvelope",
     "SignResult",
+    "SiteHeadInfo",
     "Verdict",
 ]

@@ -211,6 +211,26 @@ class FeedbackLabel(Document):
     id: int
     sha256: str = Field(description="SHA-256 (hex) of the labelled text, UTF-8")
     label: Literal["spam", "ham"]
+    model_version: str = Field(
+        description="the model answering once this label is in: the base model's version, "
+        "and '+site.' and the site head's when one answers"
+    )
+
+
+class SiteHeadInfo(Document):
+    model_version: str
+    base_version: str
+    n_labels: int = Field(ge=0)
+    n_spam: int = Field(ge=0)
+    created_at: str = Field(description="ISO 8601")
+
+
+class ModelStatus(Document):
+    base_version: str = Field(description="the spam model's own version")
+    model_version: str = Field(description="what verdicts name now (with the site head's)")
+    mode: str = Field(description="auto, off, or pinned:<model_version>")
+    enabled: bool = Field(description="false when TRUSTSEAL_SPAM_ADAPTATION is off")
+    heads: list[SiteHeadInfo] = Field(description="the newest site heads, newest first")
 
 
 class Health(Document):

@@ -1,17 +1,25 @@
-"""POST /v1/feedback: moderators label texts spam or ham, for retraining."""
+"""Moderators' labels and the per-site head they fit.
+
+``POST /v1/feedback`` stores a label and refits the site head before it answers, so the
+next verdict already uses it; ``GET /v1/model`` says which model answers and lists the
+heads fitted; ``PUT /v1/model/adaptation`` undoes an adaptation (``off``, or back to an
+earlier head) or follows the newest head again (``auto``).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep, ModerateKeyDep
-from app.api.responses import FeedbackLabel
-from app.api.schemas import FeedbackRequest
+from app.api.responses import FeedbackLabel, ModelStatus
+from app.api.schemas import AdaptationRequest, FeedbackRequest
 
 router = APIRouter(tags=["feedback"])
+_log = logging.getLogger("trustseal.feedback")
 
 
 @router.post(
@@ -26,6 +34,31 @@ async def feedback(body: FeedbackRequest, engine: EngineDep, key: ModerateKeyDep
         row = engine.store.add_label(
             text=body.text, label=body.label, item_id=body.id, api_key_id=key.id
         )
-        return {"id": row.id, "sha256": row.sha256, "label": row.label}
+        try:
+            version = engine.content.adaptation.refit(after_label_id=row.id).model_version
+        except Exception:  # the label is stored; the next one (or a restart) refits
+            _log.exception("label %s stored, but the site head could not be refitted", row.id)
+            version = engine.content.model_version
+        return {"id": row.id, "sha256": row.sha256, "label": row.label, "model_version": version}
 
     return await run_in_threadpool(store)
+
+
+@router.get(
+    "/v1/model",
+    summary="The spam model answering now, and the site heads fitted on labels",
+    response_model=ModelStatus,
+)
+async def model_status(engine: EngineDep, key: ModerateKeyDep) -> dict[str, Any]:
+    return await run_in_threadpool(engine.content.adaptation.status)
+
+
+@router.put(
+    "/v1/model/adaptation",
+    summary="Choose the site head: auto (the newest), off (the base model), or a version",
+    response_model=ModelStatus,
+)
+async def set_adaptation(
+    body: AdaptationRequest, engine: EngineDep, key: ModerateKeyDep
+) -> dict[str, Any]:
+    return await run_in_threadpool(engine.content.adaptation.set_mode, body.mode)
