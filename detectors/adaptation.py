@@ -138,6 +138,47 @@ class SiteHead:
             )
 
 
+def _balanced_weights(y: np.ndarray, balance: bool) -> np.ndarray:
+    """Each labelled class weighs half of the labels (when both are present)."""
+    n, n_spam = len(y), int(y.sum())
+    if balance and 0 < n_spam < n:
+        return np.where(y == 1, n / (2.0 * n_spam), n / (2.0 * (n - n_spam)))
+    return np.ones(n)
+
+
+def _fit_linear(
+    z: np.ndarray,
+    e: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray,
+    priors: tuple[float, float, float],
+) -> np.ndarray:
+    """(a, b, w) minimising the weighted logistic loss plus the priors' penalties."""
+    from scipy.optimize import minimize
+
+    scale_prior, bias_prior, emb_prior = priors
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b, w = theta[0], theta[1], theta[2:]
+        logit = a * z + b + e @ w
+        loss = weight * (np.logaddexp(0.0, logit) - y * logit)
+        g = weight * (1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40))) - y)
+        value = (
+            loss.sum()
+            + 0.5 * scale_prior * (a - 1.0) ** 2
+            + 0.5 * bias_prior * b * b
+            + 0.5 * emb_prior * float(w @ w)
+        )
+        grad = np.concatenate(
+            [[g @ z + scale_prior * (a - 1.0), g.sum() + bias_prior * b], e.T @ g + emb_prior * w]
+        )
+        return float(value), grad
+
+    start = np.zeros(2 + e.shape[1])
+    start[0] = 1.0
+    return np.asarray(minimize(objective, start, jac=True, method="L-BFGS-B").x)
+
+
 def fit_site_head(
     base_version: str,
     z: np.ndarray,
@@ -147,43 +188,16 @@ def fit_site_head(
 ) -> SiteHead:
     """Fit a head on a site's labels: the base logits ``z``, embeddings ``emb`` (unit
     rows) and labels (1 = spam) of the labelled texts, oldest first."""
-    from scipy.optimize import minimize
-
     config = config or AdaptationConfig()
     z = np.asarray(z, np.float64)
     e = np.asarray(emb, np.float64)
     y = np.asarray(labels, np.float64)
-    n, d = e.shape
-    if n == 0 or len(z) != n or len(y) != n:
+    n = len(e)
+    if n == 0 or len(z) != n or len(y) != n or e.ndim != 2:
         raise ValueError("a head needs one base logit, embedding and label per text")
     n_spam = int(y.sum())
-    # balance the two classes the site labelled (each weighs half of all its labels)
-    weight = np.ones(n)
-    if config.balance and 0 < n_spam < n:
-        weight = np.where(y == 1, n / (2.0 * n_spam), n / (2.0 * (n - n_spam)))
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b, w = theta[0], theta[1], theta[2:]
-        logit = a * z + b + e @ w
-        loss = weight * (np.logaddexp(0.0, logit) - y * logit)
-        g = weight * (1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40))) - y)
-        value = (
-            loss.sum()
-            + 0.5 * config.scale_prior * (a - 1.0) ** 2
-            + 0.5 * config.bias_prior * b * b
-            + 0.5 * config.emb_prior * float(w @ w)
-        )
-        grad = np.concatenate(
-            [
-                [g @ z + config.scale_prior * (a - 1.0), g.sum() + config.bias_prior * b],
-                e.T @ g + config.emb_prior * w,
-            ]
-        )
-        return float(value), grad
-
-    start = np.zeros(2 + d)
-    start[0] = 1.0
-    theta = minimize(objective, start, jac=True, method="L-BFGS-B").x
+    weight = _balanced_weights(y, config.balance)
+    theta = _fit_linear(z, e, y, weight, (config.scale_prior, config.bias_prior, config.emb_prior))
     keep = slice(max(0, n - config.memory_size), n)
     return SiteHead(
         base_version=base_version,

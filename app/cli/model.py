@@ -101,6 +101,9 @@ def evaluate(
             help="recall on held-out spam, clean and in each disguise family (leave-one-video-out)",
         ),
     ] = False,
+    seeds: Annotated[
+        int, typer.Option(min=1, max=100, help="with --adaptation: shuffles of each video")
+    ] = 5,
     adaptation: Annotated[
         bool,
         typer.Option(
@@ -132,7 +135,7 @@ def evaluate(
         if adaptation:
             from app.verdict.learning_curve import learning_curve, render_curve
 
-            table = render_curve(learning_curve(data))
+            table = render_curve(learning_curve(data, seeds=seeds))
         else:
             table = eval_main(data, model_dir, within_video=within_video, disguises=disguises)
     sys.stdout.write(table + "\n")

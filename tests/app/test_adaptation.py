@@ -168,3 +168,37 @@ def test_cli_labels_refit_and_adaptation_commands(tmp_path: Path) -> None:
     again = json.loads(run(["adaptation", "set", version], data).stdout)
     assert again["mode"] == f"pinned:{version}"
     assert_one_line_error(run(["adaptation", "set", "whenever"], data))
+
+
+#: a site where "thumbs up if ..." comments are ham (as on one of the labelled videos);
+#: the shipped model is unsure of them
+THUMBS_HAM = [
+    "Thumbs up if you are watching in 2015",
+    "thumbs up if you love this song",
+    "Thumbs up if you came here from the radio",
+    "Thumbs up if this gives you chills",
+    "Thumbs up if you still listen to this every day",
+    "Thumbs up if you know all the words",
+]
+BORDERLINE = "Thumbs up if this song reminds you of summer"
+
+
+def test_labels_of_similar_comments_adapt_a_borderline_one(
+    client: TestClient, engine: TrustEngine, moderator: dict[str, str]
+) -> None:
+    """Not the same text: the head learns the site's convention from its neighbours."""
+    before = verify(client, BORDERLINE)["content"]["spam_probability"]
+    assert 0.3 < before and before >= engine.content.threshold  # borderline, called spam
+    labels = [(t, "ham") for t in THUMBS_HAM] + [(t, "spam") for t, lab in OTHERS if lab == "spam"]
+    labels.append((PROMO, "spam"))
+    for text, label in labels:
+        r = client.post("/v1/feedback", json={"text": text, "label": label}, headers=moderator)
+        assert r.status_code == 201
+    after = verify(client, BORDERLINE)
+    assert after["content"]["spam_probability"] < engine.content.threshold
+    assert after["verdict"] != "spam" and "+site." in after["model_version"]
+    # the site's spam stays spam
+    assert (
+        verify(client, "Check out my channel for free gift cards, subscribe now!!")["verdict"]
+        == "spam"
+    )
