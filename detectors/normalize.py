@@ -25,8 +25,8 @@ __all__ = [
 
 #: Raised whenever :func:`normalize_text` gives some text a different result, so that
 #: verdicts cached for the old reading are not served (2: disguises undone, other scripts
-#: transliterated).
-NORMALIZATION_VERSION = 2
+#: transliterated; 3: spelled-out words cut by word frequency, unknown pieces kept whole).
+NORMALIZATION_VERSION = 3
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}:[ \t]?\S?")
 _KNOWN_HEADERS = {

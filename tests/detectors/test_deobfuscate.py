@@ -58,6 +58,13 @@ def test_honest_text_is_left_alone() -> None:
     assert segment("qzxqzx") == "qzxqzx"  # no words: left joined
 
 
+def test_spelled_out_words_come_back_around_names_the_vocabulary_lacks() -> None:
+    # the likeliest words, not merely the fewest ("the rapist" is as few as "therapist")
+    assert segment("freegiftcardsforeveryone") == "free gift cards for everyone"
+    assert segment("followmeonzxqvmusic") == "follow me on zxqv music"
+    assert deobfuscate("c h e c k o u t m y c h a n n e l") == "check out my channel"
+
+
 def test_text_in_another_script_is_not_folded_but_transliterated() -> None:
     for text in NON_LATIN_HAM:
         assert fold_confusables(text) == text
