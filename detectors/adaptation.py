@@ -110,9 +110,10 @@ class SiteHead:
         }
 
     def to_bytes(self) -> bytes:
-        """An ``.npz`` archive (no pickle): the arrays and a JSON header."""
+        """An ``.npz`` archive (no pickle): the arrays and a JSON header. Not compressed:
+        float16 embeddings hardly compress, and zlib took a quarter of a refit."""
         buf = io.BytesIO()
-        np.savez_compressed(
+        np.savez(
             buf,
             meta=np.frombuffer(json.dumps(self._meta()).encode(), dtype=np.uint8),
             emb_coef=self.emb_coef.astype(np.float32),

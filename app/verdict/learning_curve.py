@@ -41,7 +41,8 @@ class CurvePoint:
     video: str
     k: int
     n_test: int
-    n_spam: int
+    #: spam among the scored comments, mean over the shuffles
+    n_spam: float
     f1: float
     precision: float
     recall: float
@@ -76,14 +77,14 @@ def learning_curve(
                 continue
             sums: dict[int, np.ndarray] = {k: np.zeros(4) for k in ks}
             refits: dict[int, list[float]] = {k: [] for k in ks}
-            n_test = n_spam = 0
+            n_test, spam_seen = 0, 0
             for seed in range(seeds):
                 order = list(range(len(items)))
                 random.Random(f"{video}-{seed}").shuffle(order)  # noqa: S311 - reproducible
                 pool = [items[i] for i in order[:pool_size]]
                 test = [items[i] for i in order[pool_size:]]
                 labels = [ex.label for ex in test]
-                n_test, n_spam = len(test), sum(labels)
+                n_test, spam_seen = len(test), spam_seen + sum(labels)
                 data = root / f"site-{video}-{seed}"
                 settings = Settings(data_dir=data, model_dir=model_dir, adaptation_poll_seconds=0)
                 settings.ensure_data_dir()
@@ -115,7 +116,7 @@ def learning_curve(
                         video=video,
                         k=k,
                         n_test=n_test,
-                        n_spam=n_spam,
+                        n_spam=spam_seen / seeds,
                         f1=float(f1),
                         precision=float(precision),
                         recall=float(recall),
@@ -130,7 +131,7 @@ def learning_curve(
 def render_curve(points: Sequence[CurvePoint]) -> str:
     """One row per video and k, then the mean over videos for each k."""
     lines = [
-        "| video | k labels | n scored (spam) | F1 | precision | recall | PR-AUC "
+        "| video | k labels | n scored (spam, mean) | F1 | precision | recall | PR-AUC "
         "| refit median / p95 ms |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -140,7 +141,7 @@ def render_curve(points: Sequence[CurvePoint]) -> str:
 
     for p in points:
         lines.append(
-            f"| {p.video} | {p.k} | {p.n_test} ({p.n_spam}) | {p.f1:.3f} | {p.precision:.3f} "
+            f"| {p.video} | {p.k} | {p.n_test} ({p.n_spam:.1f}) | {p.f1:.3f} | {p.precision:.3f} "
             f"| {p.recall:.3f} | {p.pr_auc:.3f} | {ms(p.refit_median)} / {ms(p.refit_p95)} |"
         )
     for k in sorted({p.k for p in points}):
