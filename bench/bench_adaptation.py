@@ -50,7 +50,7 @@ PG_ADMIN = os.environ.get("TRUSTSEAL_TEST_PG", "postgresql://postgres@127.0.0.1:
 
 def texts_and_labels(n: int) -> list[tuple[str, int]]:
     if DATA.is_dir():
-        pool = [(ex.text, ex.label) for ex in load_corpus(DATA)]
+        pool = [(ex.text, ex.label) for ex in load_corpus(DATA) if "\x00" not in ex.text]
     else:
         rng = random.Random(5)
         words = "free win call now channel subscribe song love video music great".split()

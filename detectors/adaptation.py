@@ -56,7 +56,13 @@ class AdaptationConfig:
 
 @dataclass(frozen=True)
 class SiteHead:
-    """A fitted head: ``z' = scale·z + bias + emb_coef·e``, then the label memory."""
+    """A fitted head: ``z' = scale·z + bias + emb_coef·e``, then the label memory.
+
+    ``through`` names the labels behind it: the caller's id of the newest label it was
+    fitted with. The memory is those labels' embeddings, so it is not part of the head's
+    stored form (:meth:`to_bytes`): whoever keeps the labels rebuilds it
+    (:meth:`from_bytes`), and a head costs a few kilobytes however many labels it has.
+    """
 
     base_version: str
     scale: float
@@ -67,14 +73,15 @@ class SiteHead:
     n_labels: int
     n_spam: int
     config: AdaptationConfig = field(default_factory=AdaptationConfig)
+    through: int = 0
 
     @property
     def version(self) -> str:
-        """Short hash over the base version, the parameters and the arrays."""
+        """Short hash over the base version, the parameters, ``w`` and the labels behind
+        the head (``through``, which fixes the memory)."""
         digest = hashlib.sha256(self.base_version.encode())
         digest.update(json.dumps(self._meta(), sort_keys=True).encode())
-        for a in (self.emb_coef, self.memory, self.memory_labels):
-            digest.update(np.ascontiguousarray(a).tobytes())
+        digest.update(np.ascontiguousarray(self.emb_coef, dtype=np.float32).tobytes())
         return digest.hexdigest()[:8]
 
     @property
@@ -106,24 +113,24 @@ class SiteHead:
             "bias": round(self.bias, 9),
             "n_labels": self.n_labels,
             "n_spam": self.n_spam,
+            "through": self.through,
             "config": self.config.__dict__,
         }
 
     def to_bytes(self) -> bytes:
-        """An ``.npz`` archive (no pickle): the arrays and a JSON header. Not compressed:
-        float16 embeddings hardly compress, and zlib took a quarter of a refit."""
+        """An ``.npz`` archive (no pickle) of the parameters: a JSON header and ``w``."""
         buf = io.BytesIO()
         np.savez(
             buf,
             meta=np.frombuffer(json.dumps(self._meta()).encode(), dtype=np.uint8),
             emb_coef=self.emb_coef.astype(np.float32),
-            memory=self.memory.astype(np.float16),
-            memory_labels=self.memory_labels.astype(np.int8),
         )
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> SiteHead:
+    def from_bytes(cls, data: bytes, memory: np.ndarray, memory_labels: np.ndarray) -> SiteHead:
+        """The head of :meth:`to_bytes`, with its memory: the embeddings and labels (1 =
+        spam) of the newest ``config.memory_size`` labels up to ``through``, oldest first."""
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode())
             return cls(
@@ -131,12 +138,20 @@ class SiteHead:
                 scale=float(meta["scale"]),
                 bias=float(meta["bias"]),
                 emb_coef=z["emb_coef"].astype(np.float32),
-                memory=z["memory"].astype(np.float16),
-                memory_labels=z["memory_labels"].astype(np.int8),
+                memory=np.asarray(memory, np.float16).reshape(-1, len(z["emb_coef"])),
+                memory_labels=np.asarray(memory_labels, np.int8),
                 n_labels=int(meta["n_labels"]),
                 n_spam=int(meta["n_spam"]),
                 config=AdaptationConfig(**meta["config"]),
+                through=int(meta["through"]),
             )
+
+    @staticmethod
+    def read_config(data: bytes) -> tuple[AdaptationConfig, int]:
+        """The stored head's configuration and ``through``, without its memory."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+        return AdaptationConfig(**meta["config"]), int(meta["through"])
 
 
 def _balanced_weights(y: np.ndarray, balance: bool) -> np.ndarray:
@@ -186,9 +201,12 @@ def fit_site_head(
     emb: np.ndarray,
     labels: Sequence[int] | np.ndarray,
     config: AdaptationConfig | None = None,
+    *,
+    through: int = 0,
 ) -> SiteHead:
     """Fit a head on a site's labels: the base logits ``z``, embeddings ``emb`` (unit
-    rows) and labels (1 = spam) of the labelled texts, oldest first."""
+    rows) and labels (1 = spam) of the labelled texts, oldest first; ``through``: the
+    caller's id of the newest of them."""
     config = config or AdaptationConfig()
     z = np.asarray(z, np.float64)
     e = np.asarray(emb, np.float64)
@@ -210,4 +228,5 @@ def fit_site_head(
         n_labels=n,
         n_spam=n_spam,
         config=config,
+        through=through,
     )

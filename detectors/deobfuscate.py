@@ -204,8 +204,8 @@ def segment(letters: str) -> str:
     """A run of letters cut into its likeliest words ("checkoutmychannel" "check out my
     channel"); pieces the vocabulary does not hold stay whole ("followmeonzxqvmusic"
     "follow me on zxqv music"). The vocabulary is the encoder's: a word it holds only as
-    pieces comes back as those pieces ("sub scribe"). A word of the vocabulary, and a run the vocabulary explains
-    in no part, come back as they were."""
+    pieces comes back as those pieces ("sub scribe"). A word of the vocabulary, and a
+    run the vocabulary explains in no part, come back as they were."""
     costs = _word_costs()
     if not costs or letters.lower() in costs or len(letters) > 200:
         return letters

@@ -25,6 +25,9 @@ def add_label(
         raise InvalidInput(f"label must be 'spam' or 'ham', not {label!r}")
     if not text.strip():
         raise InvalidInput("a label needs the item's text")
+    if "\x00" in text or (item_id is not None and "\x00" in item_id):
+        # PostgreSQL's text columns cannot hold it; SQLite's could, but both answer alike
+        raise InvalidInput("a label's text and id must not contain NUL (U+0000) characters")
     row = Label(
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         text=text,

@@ -59,18 +59,32 @@ def list_heads(db: Database, limit: int) -> list[dict[str, object]]:
         return [dict(r) for r in rows]
 
 
-def labels_for_fitting(db: Database, limit: int) -> list[tuple[int, str, int]]:
-    """(label id, text, 1 for spam) of the newest ``limit`` labelled texts, oldest first;
-    for a text labelled more than once, the latest decision counts."""
-    latest = select(func.max(LABELS.c.id).label("id")).group_by(LABELS.c.sha256).subquery()
+def labels_for_fitting(db: Database, limit: int, up_to: int | None = None) -> list[tuple[int, int]]:
+    """(label id, 1 for spam) of the newest ``limit`` labelled texts (labels up to id
+    ``up_to`` only, when given), oldest first; for a text labelled more than once, the
+    latest decision counts."""
+    bounded = select(func.max(LABELS.c.id).label("id")).group_by(LABELS.c.sha256)
+    if up_to is not None:
+        bounded = bounded.where(LABELS.c.id <= up_to)
+    latest = bounded.subquery()
     with db.engine.connect() as conn:
         rows = conn.execute(
-            select(LABELS.c.id, LABELS.c.text, LABELS.c.label)
+            select(LABELS.c.id, LABELS.c.label)
             .join(latest, latest.c.id == LABELS.c.id)
             .order_by(desc(LABELS.c.id))
             .limit(limit)
         ).all()
-    return [(int(r.id), str(r.text), int(r.label == "spam")) for r in reversed(rows)]
+    return [(int(r.id), int(r.label == "spam")) for r in reversed(rows)]
+
+
+def label_texts(db: Database, label_ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    with db.engine.connect() as conn:
+        for start in range(0, len(label_ids), 5000):
+            chunk = label_ids[start : start + 5000]
+            rows = conn.execute(select(LABELS.c.id, LABELS.c.text).where(LABELS.c.id.in_(chunk)))
+            out.update((int(i), str(t)) for i, t in rows)
+    return out
 
 
 def newest_label_id(db: Database) -> int:

@@ -115,15 +115,19 @@ class SiteAdaptation:
         row = site_heads.head_by_version(self.db, model_version)
         if row is None:
             return None
-        head = SiteHead.from_bytes(row.head)
-        if head.base_version != self.base_version:
+        if row.base_version != self.base_version:
             _log.warning(
                 "site head %s was fitted for model %s, not %s: the base model answers",
                 model_version,
-                head.base_version,
+                row.base_version,
                 self.base_version,
             )
             return None
+        config, through = SiteHead.read_config(row.head)
+        rows = site_heads.labels_for_fitting(self.db, config.memory_size, up_to=through)
+        _, emb = self._features(rows) if rows else (None, np.zeros((0, 0), np.float32))
+        head = SiteHead.from_bytes(row.head, emb, np.array([y for _, y in rows], np.int8))
+        self._fitted_through[head.model_version] = row.last_label_id
         return head
 
     def _activate(self, head: SiteHead | None) -> None:
@@ -152,7 +156,9 @@ class SiteAdaptation:
             if not rows:
                 return Refit(self.model_version, 0, time.perf_counter() - started)
             z, emb = self._features(rows)
-            head = fit_site_head(self.base_version, z, emb, [y for _, _, y in rows], self.config)
+            head = fit_site_head(
+                self.base_version, z, emb, [y for _, y in rows], self.config, through=rows[-1][0]
+            )
             site_heads.save_head(
                 self.db,
                 SiteHeadRow(
@@ -187,15 +193,16 @@ class SiteAdaptation:
             return None
         return self.refit()
 
-    def _features(self, rows: list[tuple[int, str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, rows: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Logits and embeddings of the labelled texts: stored ones are read, the others
         computed (the encoder runs only for labels new to this base model) and stored."""
         known = site_heads.features(self.db, self.base_version, [r[0] for r in rows])
-        missing = [r for r in rows if r[0] not in known]
+        missing = [r[0] for r in rows if r[0] not in known]
         if missing:
+            texts = site_heads.label_texts(self.db, missing)
             clf = self._classifier()
-            z, emb = clf.scores_normalized([normalize_text(text) for _, text, _ in missing])
-            computed = [(r[0], float(zi), e) for r, zi, e in zip(missing, z, emb, strict=True)]
+            z, emb = clf.scores_normalized([normalize_text(texts[i]) for i in missing])
+            computed = [(i, float(zi), e) for i, zi, e in zip(missing, z, emb, strict=True)]
             site_heads.add_features(self.db, self.base_version, computed)
             for label_id, zi, e in computed:
                 known[label_id] = (zi, np.asarray(e, dtype=np.float16))

@@ -123,6 +123,19 @@ def test_refits_reuse_stored_features(engine: TrustEngine, monkeypatch) -> None:
     assert calls == [1] * 6
     stored = site_heads.features(engine.db, engine.content.base_version, list(range(1, 7)))
     assert sorted(stored) == [1, 2, 3, 4, 5, 6]
+    # a head row holds its parameters only; the memory is rebuilt from the labels
+    newest = site_heads.head_by_version(engine.db, engine.content.model_version)
+    assert newest is not None and len(newest.head) < 4096
+    fresh = TrustEngine.open(engine.settings)
+    try:
+        again = fresh.content.adaptation.head()
+        assert again is not None and again.model_version == engine.content.model_version
+        assert len(again.memory) == 6
+        assert again.apply(*clf.scores_normalized(texts)) == pytest.approx(
+            engine.content.adaptation.head().apply(*clf.scores_normalized(texts)), abs=1e-4
+        )
+    finally:
+        fresh.close()
 
 
 def test_a_head_fitted_in_one_worker_answers_in_another(tmp_path: Path) -> None:
@@ -202,3 +215,21 @@ def test_labels_of_similar_comments_adapt_a_borderline_one(
         verify(client, "Check out my channel for free gift cards, subscribe now!!")["verdict"]
         == "spam"
     )
+
+
+def test_a_label_with_a_nul_character_is_refused_on_every_database(
+    client: TestClient, engine: TrustEngine, moderator: dict[str, str]
+) -> None:
+    for body in (
+        {"text": "free prizes\u0000 here", "label": "spam"},
+        {"text": "free prizes here", "label": "spam", "id": "c\u00001"},
+    ):
+        r = client.post("/v1/feedback", json=body, headers=moderator)
+        assert r.status_code in (400, 422), r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "NUL" in r.json()["detail"]
+    ok = client.post(
+        "/v1/feedback", json={"text": "free prizes", "label": "spam"}, headers=moderator
+    )
+    assert ok.status_code == 201
+    assert engine.store.training_labels() == [("free prizes", "spam")]

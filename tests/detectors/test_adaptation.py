@@ -60,12 +60,15 @@ def test_a_labelled_text_and_its_near_copies_take_the_label() -> None:
 
 def test_bytes_round_trip_keeps_answers_and_version() -> None:
     z, emb, y = site(50, seed=5)
-    head = fit_site_head("abc123", z, emb, y)
-    again = SiteHead.from_bytes(head.to_bytes())
+    head = fit_site_head("abc123", z, emb, y, through=50)
+    stored = head.to_bytes()
+    assert len(stored) < 4096  # the parameters only: the memory is the labels' own
+    again = SiteHead.from_bytes(stored, head.memory, head.memory_labels)
     assert again.version == head.version
     assert again.model_version == f"abc123+site.{head.version}"
     assert again.apply(z, emb) == pytest.approx(head.apply(z, emb), abs=1e-3)
-    assert (again.n_labels, again.n_spam) == (50, int(y.sum()))
+    assert (again.n_labels, again.n_spam, again.through) == (50, int(y.sum()), 50)
+    assert SiteHead.read_config(stored) == (head.config, 50)
 
 
 def test_the_version_names_the_labels_and_the_base() -> None:
@@ -74,6 +77,7 @@ def test_the_version_names_the_labels_and_the_base() -> None:
     assert fit_site_head("base", z, emb, y).version == a.version
     assert fit_site_head("base", z[:-1], emb[:-1], y[:-1]).version != a.version
     assert fit_site_head("other", z, emb, y).model_version != a.model_version
+    assert fit_site_head("base", z, emb, y, through=7).version != a.version
 
 
 def test_memory_keeps_the_newest_labels() -> None:
