@@ -161,6 +161,7 @@ def scoring(analyzer: ContentAnalyzer, texts: list[str], rounds: int) -> None:
     normalized = [normalize_text(t) for t in texts]
     clf, head = analyzer.classifier, analyzer.adaptation.head()
     assert head is not None
+    kept = clf.embedder.cache_size
     clf.embedder.cache_size = 0  # both rows run the encoder
     clf.embedder._cache.clear()
     base, adapted = [], []
@@ -172,6 +173,7 @@ def scoring(analyzer: ContentAnalyzer, texts: list[str], rounds: int) -> None:
         z, emb = clf.scores_normalized(normalized)
         head.apply(z, emb)
         adapted.append(time.perf_counter() - t0)
+    clf.embedder.cache_size = kept  # the next rows' retrain baseline reads cached embeddings
     b, a = statistics.median(base), statistics.median(adapted)
     print(
         f"\nscoring 64 texts, encoder on (head over {head.n_labels} labels): base "
