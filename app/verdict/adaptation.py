@@ -69,6 +69,7 @@ class SiteAdaptation:
         self.config = config or AdaptationConfig()
         self._head: SiteHead | None = None
         self._checked = float("-inf")
+        self._refreshing = False
         self._lock = threading.Lock()
         self._fit_lock = threading.Lock()
         #: the newest label id each head seen by this process was fitted with
@@ -77,15 +78,32 @@ class SiteAdaptation:
     # --- which head answers ---------------------------------------------------------
 
     def head(self) -> SiteHead | None:
-        """The active head (None: the base model answers alone), re-read from the
-        database at most every ``poll_seconds``."""
+        """The active head (None: the base model answers alone).
+
+        Scoring never waits for the database: after the first call (which reads it, as
+        the service starts), the mode and the newest head are re-read in a background
+        thread at most every ``poll_seconds``, and the head already loaded answers
+        meanwhile — a database that hangs leaves verification to its own deadline.
+        ``poll_seconds == 0`` re-reads inline on every call (for tests).
+        """
         if not self.enabled:
             return None
         now = time.monotonic()
-        if now - self._checked >= self.poll_seconds:
-            self._sync()
+        if self.poll_seconds == 0 or self._checked == float("-inf"):
             self._checked = now
+            self._sync()
+        elif now - self._checked >= self.poll_seconds and not self._refreshing:
+            self._checked, self._refreshing = now, True
+            threading.Thread(target=self._refresh, name="site-head-poll", daemon=True).start()
         return self._head
+
+    def _refresh(self) -> None:
+        try:
+            self._sync()
+        except Exception:  # the database is away: the loaded head keeps answering
+            _log.warning("could not re-read the site head; the loaded one answers", exc_info=True)
+        finally:
+            self._refreshing = False
 
     @property
     def model_version(self) -> str:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from app.verdict.learning_curve import learning_curve, render_curve
 from detectors.data import build_splits, load_corpus
-from tests.detectors.test_evaluation import _write_corpus
+from tests.support.spam_corpus import write_corpus
 
 
 def test_curve_scores_the_rest_after_each_k_through_the_feedback_path(tmp_path: Path) -> None:
-    _write_corpus(tmp_path)
+    write_corpus(tmp_path)
     split = build_splits(load_corpus(tmp_path), held_out_video="Psy")
     held_out = len(split.tests["youtube-Psy"])  # 32 comments, less near copies of training
     points = learning_curve(tmp_path, ks=(0, 4, 8), seeds=2, videos=("Psy",))

@@ -1,96 +1,14 @@
-"""The in-video cross-validation diagnostic, on a small corpus written here."""
+"""The evaluation protocols (in-video diagnostic, leave-one-video-out, disguises) on a
+small corpus written by tests/support/spam_corpus.py."""
 
 from __future__ import annotations
 
-import csv
-import random
 from pathlib import Path
 
 import pytest
 
-from detectors.data import YOUTUBE_FILES
 from detectors.evaluation import render_table, video_folds, within_video_cv
-
-SPAM_PARTS = (
-    [
-        "check out my channel",
-        "subscribe to me",
-        "visit my page",
-        "click this link",
-        "free gift cards here",
-        "earn money from home",
-    ],
-    [
-        "http://win-prize.example.com",
-        "www.cheap-deals.biz",
-        "for daily music videos",
-        "and win an iPhone",
-        "plz plz share",
-        "I make beats and vlogs",
-    ],
-    [
-        "thanks!!!",
-        "you won't regret it",
-        "limited offer today",
-        "follow back",
-        "only $5 a month",
-        "like this comment so others see it",
-    ],
-)
-HAM_PARTS = (
-    [
-        "this song still gives me chills",
-        "the dancer in yellow is amazing",
-        "I listened to this on the way to school",
-        "my sister sings the chorus all day",
-        "the bass line is incredible",
-        "brings back memories of summer",
-    ],
-    [
-        "after all these years",
-        "at the wedding last night",
-        "with my grandmother",
-        "since the first time I heard it",
-        "in the car with friends",
-        "every single morning",
-    ],
-    [
-        "what a classic",
-        "love the choreography",
-        "who produced this?",
-        "pure nostalgia",
-        "best video of that year",
-        "never gets old",
-    ],
-)
-
-
-def _comments(parts: tuple[list[str], ...], seed: int, count: int) -> list[str]:
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    while len(seen) < count:
-        seen.add(" ".join(rng.choice(p) for p in parts))
-    return sorted(seen)
-
-
-def _write_corpus(root: Path, per_video: int = 16) -> None:
-    """SMS rows plus three videos; no text occurs twice in the whole corpus."""
-    videos = len(YOUTUBE_FILES)
-    spam = _comments(SPAM_PARTS, 1, 30 + videos * per_video)
-    ham = _comments(HAM_PARTS, 2, 30 + videos * per_video)
-    random.Random(3).shuffle(spam)
-    random.Random(4).shuffle(ham)
-    with (root / "sms_spam_collection.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("label\ttext\n")
-        fh.writelines(f"spam\t{text.upper()} call 0800 555 0199\n" for text in spam[:30])
-        fh.writelines(f"ham\t{text}, see you at the station\n" for text in ham[:30])
-    for v, name in enumerate(YOUTUBE_FILES.values()):
-        with (root / name).open("w", encoding="utf-8", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(["COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "label"])
-            for i in range(per_video):
-                out.writerow([f"s{v}-{i}", "a", "", spam[30 + v * per_video + i], 1])
-                out.writerow([f"h{v}-{i}", "b", "", ham[30 + v * per_video + i], 0])
+from tests.support.spam_corpus import write_corpus
 
 
 def test_video_folds_partition_the_items() -> None:
@@ -104,7 +22,7 @@ def test_video_folds_partition_the_items() -> None:
 
 
 def test_within_video_cv_scores_every_comment_out_of_fold(tmp_path: Path) -> None:
-    _write_corpus(tmp_path)
+    write_corpus(tmp_path)
     results = within_video_cv(tmp_path, folds=4, videos=("Psy", "LMFAO"))
     assert [r.group for r in results] == ["youtube-Psy-in-video", "youtube-LMFAO-in-video"]
     for r in results:
@@ -129,7 +47,7 @@ def test_within_video_cv_needs_a_corpus(tmp_path: Path) -> None:
 def test_leave_one_video_out_scores_the_video_and_the_fixed_slices(tmp_path: Path) -> None:
     from detectors.evaluation import evaluate_recipe
 
-    _write_corpus(tmp_path)
+    write_corpus(tmp_path)
     results = {r.group: r for r in evaluate_recipe(tmp_path, videos=("KatyPerry",))}
     # the held-out video, then the fixed SMS slice of the split with no video held out
     assert list(results) == ["youtube-KatyPerry", "sms-slice"]
@@ -143,7 +61,7 @@ def test_disguise_eval_scores_each_family_on_held_out_spam(tmp_path: Path) -> No
     from detectors.disguise import FAMILIES, INTENSITIES
     from detectors.evaluation import disguise_eval, render_disguise_table
 
-    _write_corpus(tmp_path)
+    write_corpus(tmp_path)
     results = disguise_eval(tmp_path, videos=("Psy",))
     families = {r.family for r in results}
     assert families == set(FAMILIES)
