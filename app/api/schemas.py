@@ -98,8 +98,6 @@ class FeedbackRequest(BaseModel):
 
     # not blank, and no NUL character (a label is stored as text, which PostgreSQL's
     # text columns cannot hold with one)
-    text: str = Field(
-        min_length=1, max_length=100_000, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$"
-    )
+    text: str = Field(min_length=1, max_length=100_000, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
     label: str = Field(pattern=r"^(spam|ham)$")
     id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]+$")

@@ -41,7 +41,8 @@ AUTO, OFF, PINNED = "auto", "off", "pinned:"
 
 @dataclass(frozen=True)
 class Refit:
-    """What a refit did: the head now answering (None: the base model) and its cost."""
+    """What a refit did: the model version now answering (the base model's when no head
+    answers), the labels behind it, and its cost."""
 
     model_version: str
     n_labels: int
@@ -72,8 +73,6 @@ class SiteAdaptation:
         self._refreshing = False
         self._lock = threading.Lock()
         self._fit_lock = threading.Lock()
-        #: the newest label id each head seen by this process was fitted with
-        self._fitted_through: dict[str, int] = {}
 
     # --- which head answers ---------------------------------------------------------
 
@@ -145,7 +144,6 @@ class SiteAdaptation:
         rows = site_heads.labels_for_fitting(self.db, config.memory_size, up_to=through)
         _, emb = self._features(rows) if rows else (None, np.zeros((0, 0), np.float32))
         head = SiteHead.from_bytes(row.head, emb, np.array([y for _, y in rows], np.int8))
-        self._fitted_through[head.model_version] = row.last_label_id
         return head
 
     def _activate(self, head: SiteHead | None) -> None:
@@ -168,7 +166,7 @@ class SiteAdaptation:
             if after_label_id is not None:
                 self._sync()
                 current = self._head
-                if current is not None and self._last_label(current) >= after_label_id:
+                if current is not None and current.through >= after_label_id:
                     return Refit(current.model_version, current.n_labels, 0.0)
             rows = site_heads.labels_for_fitting(self.db, self.max_labels)
             if not rows:
@@ -188,7 +186,6 @@ class SiteAdaptation:
                     head=head.to_bytes(),
                 ),
             )
-            self._fitted_through[head.model_version] = rows[-1][0]
             if self.mode() == AUTO:
                 self._activate(head)
             seconds = time.perf_counter() - started
@@ -227,13 +224,6 @@ class SiteAdaptation:
         z_all = np.fromiter((known[r[0]][0] for r in rows), np.float64, len(rows))
         emb_all = np.stack([known[r[0]][1] for r in rows]).astype(np.float32)
         return z_all, emb_all
-
-    def _last_label(self, head: SiteHead) -> int:
-        known = self._fitted_through.get(head.model_version)
-        if known is not None:
-            return known
-        row = site_heads.head_by_version(self.db, head.model_version)
-        return row.last_label_id if row is not None else 0
 
     # --- undoing ----------------------------------------------------------------------
 
