@@ -84,8 +84,8 @@ class TrustEngine:
             self.anchorer.on_reorg = self.cache.bump_generation
         self.directory = KeyDirectory(settings, keys, self.store, c2pa_material, self.chain_info)
         # (3) C2PA validation and signing run in worker processes (signing.c2pa_workers)
-        anchors_pem = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
-        self.c2pa_workers = C2paWorkers.shared(anchors_pem, c2pa_material)
+        self.trust = settings.c2pa_trust()
+        self.c2pa_workers = C2paWorkers.shared(self.trust, c2pa_material)
         # (4) the content models and the policy their threshold configures
         self.content = ContentAnalyzer(settings, self.redis, db)
         self.policy = Policy(
@@ -94,6 +94,7 @@ class TrustEngine:
                 suspicious_threshold=min(settings.suspicious_threshold, self.content.threshold),
                 campaign_min_size=settings.campaign_min_size,
                 publishers_trusted=settings.publishers_trusted,
+                declared_ai_not_trusted=settings.declared_ai_not_trusted,
             )
         )
         # (5) the two services behind the façade
@@ -138,9 +139,8 @@ class TrustEngine:
             material = load_operator_chain(settings.c2pa_cert_chain, settings.c2pa_private_key)
         else:
             material = create_or_load_local_chain(settings.keys_dir / "c2pa", alg=settings.c2pa_alg)
-        anchors = settings.trust_anchors.read_bytes() if settings.trust_anchors else None
-        # refuse a chain or anchor bundle c2pa rejects now, not at the first request
-        C2paMedia(trust_anchors_pem=anchors, signing=material).close()
+        # refuse a chain or trust configuration c2pa rejects now, not at the first request
+        C2paMedia(trust_anchors_pem=settings.c2pa_trust(), signing=material).close()
         db = Database.open(settings.effective_database_url)
         return cls(settings, db, keys, material)
 
@@ -179,9 +179,17 @@ class TrustEngine:
         sidecar: bool = False,
         title: str | None = None,
         claims: dict[str, Any] | None = None,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignResult:
         return self.signer.sign_bytes(
-            data, publisher=publisher, sidecar=sidecar, title=title, claims=claims
+            data,
+            publisher=publisher,
+            sidecar=sidecar,
+            title=title,
+            claims=claims,
+            source_type=source_type,
+            training_mining=training_mining,
         )
 
     def sign_text(

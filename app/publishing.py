@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.content import BINARY_TYPE, TEXT_TYPE, check_size, decode_text, text_bytes
-from app.errors import Conflict
+from app.errors import Conflict, InvalidInput
 from app.settings import Settings
 from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingIndexer
 from app.state.verdict_cache import VerdictCache
 from app.store import Publisher, Store
 from app.store.log import TransparencyLog
-from signing.c2pa_media import SIGNABLE_MEDIA_TYPES
+from signing.c2pa_media import SIGNABLE_MEDIA_TYPES, training_mining_assertion
 from signing.c2pa_proof import PROOF_MEDIA_TYPES
 from signing.c2pa_workers import C2paWorkers
 from signing.errors import MalformedContent, UnsupportedMediaType
@@ -28,6 +28,7 @@ from signing.records import (
     sign_record,
     verify_record,
 )
+from signing.source_types import parse_source_type
 
 __all__ = ["SignResult", "SigningService"]
 
@@ -83,10 +84,30 @@ class SigningService:
         sidecar: bool = False,
         title: str | None = None,
         claims: dict[str, Any] | None = None,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignResult:
-        """Attach provenance: C2PA for media that can carry it, a signed record always."""
+        """Attach provenance: C2PA for media that can carry it, a signed record always.
+
+        ``source_type`` and ``training_mining`` are declarations the C2PA manifest makes
+        (:meth:`signing.c2pa_media.C2paMedia.sign`); content that cannot carry a manifest
+        cannot carry them either, and is refused with them."""
         check_size(data, self.settings.max_upload_bytes)
         media_type = self.media_type(data)
+        declares = source_type is not None or training_mining is not None
+        if declares:
+            try:
+                if source_type is not None:
+                    source_type = parse_source_type(source_type).uri
+                if training_mining is not None:
+                    training_mining_assertion(training_mining)
+            except ValueError as e:
+                raise InvalidInput(str(e)) from e
+            if media_type not in SIGNABLE_MEDIA_TYPES:
+                raise UnsupportedMediaType(
+                    f"a source type or training preference is declared in a C2PA manifest, "
+                    f"and {media_type} cannot carry one"
+                )
         content, manifest, embedded, label = data, None, False, None
         signature, manifest_store = None, None
         if media_type in SIGNABLE_MEDIA_TYPES:
@@ -97,6 +118,8 @@ class SigningService:
                 title=title,
                 sidecar=sidecar,
                 claims=claims,
+                source_type=source_type,
+                training_mining=training_mining,
                 # soft bindings: fingerprints of the pixels, recorded in the manifest
                 fingerprint=media_type in FINGERPRINT_MEDIA_TYPES,
             )

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detectors.embedder import Precision
+from signing.c2pa_trust import C2paTrust
 
 
 def default_data_dir() -> Path:
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     trust_anchors: Path | None = None
+    # the rest of the C2PA trust configuration (signing.c2pa_trust), each a file
+    trust_allowed_list: Path | None = None  # end-entity signer certificates (PEM)
+    trust_ekus: Path | None = None  # EKU OIDs accepted beyond c2pa's own, one a line
+    tsa_trust_anchors: Path | None = None  # roots of trusted time-stamping authorities
+    cawg_trust_anchors: Path | None = None  # roots of CAWG X.509 identity credentials
     chain_rpc_url: str | None = None
     chain_private_key: SecretStr | None = None
     # Operator-supplied C2PA signing chain (PEM) and key; generated locally when unset.
@@ -55,6 +61,8 @@ class Settings(BaseSettings):
     suspicious_threshold: float = Field(default=0.3, gt=0, lt=1)
     campaign_min_size: int = Field(default=3, ge=2)
     publishers_trusted: bool = True
+    # a manifest declaring AI generation keeps content from `trusted` (at most `verified`)
+    declared_ai_not_trusted: bool = False
     verdict_cache_ttl_seconds: float = Field(default=300.0, gt=0)
     # with Redis: how long a worker may answer from its own copy of a verdict (0: never)
     verdict_near_cache_seconds: float = Field(default=10.0, ge=0)
@@ -117,6 +125,17 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'trustseal.db'}"
+
+    def c2pa_trust(self) -> C2paTrust:
+        """The C2PA trust configuration these settings name, loaded and checked
+        (KeyStoreError, naming the file, for one that is unreadable or not PEM)."""
+        return C2paTrust.from_files(
+            anchors=self.trust_anchors,
+            allowed_list=self.trust_allowed_list,
+            ekus=self.trust_ekus,
+            tsa_anchors=self.tsa_trust_anchors,
+            cawg_anchors=self.cawg_trust_anchors,
+        )
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

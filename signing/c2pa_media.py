@@ -10,14 +10,15 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 import c2pa
-from cryptography import x509
 
+from signing import c2pa_declarations as declared
 from signing.c2pa_certs import C2paSigningMaterial
+from signing.c2pa_trust import C2paTrust, as_trust, is_anchored
 from signing.codes import C2paState, Code
 from signing.errors import (
     KeyStoreError,
@@ -26,11 +27,13 @@ from signing.errors import (
     UnsupportedMediaType,
 )
 from signing.media import normalize_media_type
+from signing.source_types import SourceType, parse_source_type
 
 __all__ = [
     "ABSENT",
     "CLAIMS_LABEL",
     "INVALID",
+    "NO_AI_TRAINING",
     "REMOTE_NOT_FETCHED",
     "SIDECAR_MEDIA_TYPES",
     "SIGNABLE_MEDIA_TYPES",
@@ -44,6 +47,7 @@ __all__ = [
     "new_context",
     "normalize_media_type",
     "readable_media_types",
+    "training_mining_assertion",
 ]
 
 SOFTWARE_AGENT = "TrustSeal"
@@ -96,6 +100,12 @@ class C2paEvidence:
     "Valid" manifest lists ``signingCredential.untrusted`` among its failures because
     its signer chains to no configured anchor. ``ingredient_failures`` are the failures
     recorded for ingredients (for example a parent that was altered before re-signing).
+
+    What the active manifest declares (:mod:`signing.c2pa_declarations`): the IPTC
+    ``digital_source_type`` URI of its actions (a value outside the vocabulary is kept
+    apart in ``unrecognised_source_type``), its CAWG ``identities``, its CAWG
+    ``training_mining`` entries, and its ``ingredients``. These are the signer's claims;
+    ``state`` says whether the signature that makes them holds.
     """
 
     state: str
@@ -111,6 +121,11 @@ class C2paEvidence:
     ingredient_failures: tuple[str, ...] = ()
     claims: dict[str, Any] | None = field(default=None, hash=False)
     assertion_labels: tuple[str, ...] = ()
+    digital_source_type: str | None = None
+    unrecognised_source_type: str | None = None
+    identities: tuple[dict[str, Any], ...] | None = field(default=None, hash=False)
+    training_mining: dict[str, str] | None = field(default=None, hash=False)
+    ingredients: tuple[declared.Ingredient, ...] = ()
 
     def __post_init__(self) -> None:
         # The state and codes may arrive as StrEnum members; the evidence holds (and
@@ -119,7 +134,9 @@ class C2paEvidence:
         object.__setattr__(self, "codes", tuple(str(c) for c in self.codes))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out["ingredients"] = [i.to_dict() for i in self.ingredients]
+        return out
 
 
 # One table from (operation, c2pa error) to ours. Anything unlisted is content that c2pa
@@ -149,8 +166,9 @@ def _remote_manifest_url(error: c2pa.C2paError) -> str | None:
     return found.group(1) if found else ""
 
 
-def c2pa_settings(trust_anchors_pem: bytes | None) -> dict[str, Any]:
-    """The c2pa settings used by ``C2paMedia``: explicit trust, no network access."""
+def c2pa_settings(trust_anchors_pem: C2paTrust | bytes | None) -> dict[str, Any]:
+    """The c2pa settings used by ``C2paMedia``: explicit trust (a :class:`C2paTrust`, or a
+    PEM bundle of signer anchors), no network access."""
     settings: dict[str, Any] = {
         "verify": {
             "verify_trust": True,
@@ -160,23 +178,14 @@ def c2pa_settings(trust_anchors_pem: bytes | None) -> dict[str, Any]:
         "core": {"allowed_network_hosts": []},
         "builder": {"thumbnail": {"enabled": False}},
     }
-    if trust_anchors_pem is not None:
-        settings["trust"] = {"trust_anchors": _checked_anchors(trust_anchors_pem)}
+    trust = as_trust(trust_anchors_pem).settings()
+    if trust:
+        settings["trust"] = trust
     return settings
 
 
-def _checked_anchors(pem: bytes) -> str:
-    try:
-        certs = x509.load_pem_x509_certificates(pem)
-    except ValueError as e:
-        raise KeyStoreError("trust anchor bundle is not a PEM certificate list") from e
-    if not certs:
-        raise KeyStoreError("trust anchor bundle holds no certificate")
-    return pem.decode("ascii")
-
-
 def new_context(
-    trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None = None
+    trust_anchors_pem: C2paTrust | bytes | None, signing: C2paSigningMaterial | None = None
 ) -> c2pa.Context:
     """A c2pa Context with our settings (no network; these anchors) and, optionally, a
     signer made from ``signing``. The caller closes it."""
@@ -201,8 +210,10 @@ def new_context(
 class C2paMedia:
     """C2PA signing and reading with one fixed configuration.
 
-    ``trust_anchors_pem`` is the PEM bundle of roots whose signers count as Trusted;
-    without it nothing can be Trusted and validly signed media is Valid. ``signing``
+    ``trust_anchors_pem`` is the PEM bundle of roots whose signers count as Trusted, or
+    a whole :class:`signing.c2pa_trust.C2paTrust` (allowed certificates, EKUs, TSA and
+    CAWG anchors too); without it nothing can be Trusted and validly signed media is
+    Valid. ``signing``
     enables :meth:`sign`. Close the instance (or use it as a context manager) to free
     the native context.
     """
@@ -210,11 +221,11 @@ class C2paMedia:
     def __init__(
         self,
         *,
-        trust_anchors_pem: bytes | None = None,
+        trust_anchors_pem: C2paTrust | bytes | None = None,
         signing: C2paSigningMaterial | None = None,
         generator_version: str | None = None,
     ) -> None:
-        self._anchored = trust_anchors_pem is not None
+        self._anchored = is_anchored(trust_anchors_pem)
         self._generator: dict[str, str] = {"name": SOFTWARE_AGENT}
         if generator_version:
             self._generator["version"] = generator_version
@@ -242,6 +253,8 @@ class C2paMedia:
         sidecar: bool = False,
         claims: dict[str, Any] | None = None,
         soft_bindings: list[dict[str, Any]] | None = None,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignedMedia:
         """Attach a manifest recording that TrustSeal published ``data``.
 
@@ -252,6 +265,14 @@ class C2paMedia:
         assertions, see :func:`signing.soft_binding.assertion`) are added as they are.
         With ``sidecar`` the content is returned unchanged and the manifest store comes
         back detached in ``manifest`` (only for ``SIDECAR_MEDIA_TYPES``).
+
+        ``source_type`` (an IPTC digital source type term or URI, see
+        :func:`signing.source_types.parse_source_type`) declares how the content was made:
+        the manifest then records its creation (a ``c2pa.created`` action carrying that
+        ``digitalSourceType``) instead of opening a parent, so it is refused for content
+        that already carries a manifest. ``training_mining`` adds a CAWG
+        ``cawg.training-mining`` assertion (``{"cawg.ai_training": "notAllowed", ...}``).
+        An unknown source type or training-and-mining entry raises ValueError.
         """
         media_type = normalize_media_type(media_type)
         if not self.can_sign:
@@ -262,13 +283,22 @@ class C2paMedia:
             raise UnsupportedMediaType(f"cannot detach a C2PA manifest from {media_type}")
         if not data:
             raise MalformedContent("empty content")
-        definition = self._definition(title, claims)
+        created = parse_source_type(source_type) if source_type is not None else None
+        definition = self._definition(title, claims, created)
+        if training_mining is not None:
+            definition["assertions"].append(training_mining_assertion(training_mining))
         definition["assertions"] += list(soft_bindings or ())
+        if created is not None and self._has_manifest(data, media_type):
+            raise MalformedContent(
+                "this content already carries a C2PA manifest: a source type is declared when "
+                "content is created; sign it without one to record an edit"
+            )
         output = io.BytesIO()
         try:
             builder = c2pa.Builder(definition, context=self._context)
             with builder:
-                builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
+                if created is None:  # an edit of the content as given: it is the parent
+                    builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
                 if sidecar:
                     builder.set_no_embed()
                 manifest = builder.sign(media_type, io.BytesIO(data), output)
@@ -284,11 +314,29 @@ class C2paMedia:
             data=output.getvalue(), manifest=None, media_type=media_type, manifest_store=manifest
         )
 
-    def _definition(self, title: str | None, claims: dict[str, Any] | None) -> dict[str, Any]:
-        published = {"action": "c2pa.published", "softwareAgent": dict(self._generator)}
-        assertions: list[dict[str, Any]] = [
-            {"label": "c2pa.actions", "data": {"actions": [published]}}
-        ]
+    def _has_manifest(self, data: bytes, media_type: str) -> bool:
+        try:
+            with c2pa.Reader(media_type, io.BytesIO(data), context=self._context):
+                return True
+        except c2pa.C2paError.ManifestNotFound:
+            return False
+        except c2pa.C2paError:
+            return True  # a manifest c2pa cannot validate is still a manifest
+
+    def _definition(
+        self, title: str | None, claims: dict[str, Any] | None, created: SourceType | None
+    ) -> dict[str, Any]:
+        actions: list[dict[str, Any]] = []
+        if created is not None:
+            actions.append(
+                {
+                    "action": "c2pa.created",
+                    "digitalSourceType": created.uri,
+                    "softwareAgent": dict(self._generator),
+                }
+            )
+        actions.append({"action": "c2pa.published", "softwareAgent": dict(self._generator)})
+        assertions: list[dict[str, Any]] = [{"label": "c2pa.actions", "data": {"actions": actions}}]
         if claims is not None:
             try:
                 json.dumps(claims, allow_nan=False)
@@ -342,6 +390,32 @@ class C2paMedia:
         return _evidence(store, anchored=self._anchored)
 
 
+TRAINING_MINING_USES = ("allowed", "notAllowed", "constrained")
+TRAINING_MINING_KEYS = (
+    "cawg.data_mining", "cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training"
+)  # fmt: skip
+
+
+def training_mining_assertion(entries: dict[str, str]) -> dict[str, Any]:
+    """A CAWG ``cawg.training-mining`` assertion from ``{entry: use}``; ValueError for an
+    entry or use the CAWG training-and-mining specification does not define."""
+    if not entries:
+        raise ValueError("a training-and-mining assertion needs at least one entry")
+    for key, use in entries.items():
+        if key not in TRAINING_MINING_KEYS:
+            raise ValueError(
+                f"unknown training-and-mining entry {key!r}: use one of {TRAINING_MINING_KEYS}"
+            )
+        if use not in TRAINING_MINING_USES:
+            raise ValueError(f"unknown use {use!r} for {key}: use one of {TRAINING_MINING_USES}")
+    data = {"entries": {key: {"use": use} for key, use in entries.items()}}
+    return {"label": "cawg.training-mining", "data": data}
+
+
+# What --no-ai-training declares: no training of AI models, generative or not, on it.
+NO_AI_TRAINING = {"cawg.ai_generative_training": "notAllowed", "cawg.ai_training": "notAllowed"}
+
+
 def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
     label = store.get("active_manifest")
     manifest = store.get("manifests", {}).get(label) or {}
@@ -358,6 +432,14 @@ def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
     if state == C2paState.TRUSTED and not anchored:
         state = C2paState.VALID  # trust may only come from anchors this service configured
     signature = manifest.get("signature_info") or {}
+    source_type, unrecognised = declared.declared_source_type(manifest)
+    identities = declared.identities(store, manifest)
+    ingredients = declared.ingredients(store, manifest)
+    if not anchored:  # as for the active manifest: trust comes from our anchors only
+        ingredients = tuple(
+            replace(i, state=C2paState.VALID) if i.state == C2paState.TRUSTED else i
+            for i in ingredients
+        )
     return C2paEvidence(
         state=state,
         signer=signature.get("common_name") or signature.get("issuer"),
@@ -374,6 +456,11 @@ def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
             None,
         ),
         assertion_labels=tuple(str(a.get("label")) for a in _assertions(manifest)),
+        digital_source_type=source_type,
+        unrecognised_source_type=unrecognised,
+        identities=tuple(identities) if identities is not None else None,
+        training_mining=declared.training_mining(manifest),
+        ingredients=ingredients,
     )
 
 

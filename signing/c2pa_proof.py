@@ -25,6 +25,7 @@ import c2pa
 
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import SOFTWARE_AGENT, new_context, readable_media_types
+from signing.c2pa_trust import C2paTrust, is_anchored
 from signing.codes import C2paState
 from signing.errors import KeyStoreError, MalformedContent, UnsupportedMediaType
 from signing.media import normalize_media_type
@@ -67,7 +68,7 @@ def attach_proof(
     media_type: str,
     bundle: Mapping[str, Any],
     *,
-    trust_anchors_pem: bytes | None = None,
+    trust_anchors_pem: C2paTrust | bytes | None = None,
 ) -> bytes:
     """Return ``data`` with ``bundle`` attached in a new update manifest.
 
@@ -87,7 +88,7 @@ def attach_proof(
         payload = json.loads(json.dumps(dict(bundle), allow_nan=False))
     except (TypeError, ValueError) as e:
         raise ValueError(f"bundle must be JSON-serialisable: {e}") from e
-    anchors = trust_anchors_pem if trust_anchors_pem is not None else signing.root_pem
+    anchors = trust_anchors_pem if is_anchored(trust_anchors_pem) else signing.root_pem
     with _context(anchors, signing) as context:
         before = _load(context, data, media_type)
         if before is None:
@@ -121,7 +122,7 @@ def attach_proof(
 
 
 def read_attached_proof(
-    data: bytes, media_type: str, *, trust_anchors_pem: bytes | None
+    data: bytes, media_type: str, *, trust_anchors_pem: C2paTrust | bytes | None
 ) -> AttachedProof | None:
     """Read and validate the proof bundle attached to ``data``, offline.
 
@@ -145,7 +146,7 @@ def read_attached_proof(
         return None
     if not _is_update_manifest(detailed, label):
         return None  # a proof only counts in an update manifest over signed content
-    state, failures = _verdict(store, anchored=trust_anchors_pem is not None)
+    state, failures = _verdict(store, anchored=is_anchored(trust_anchors_pem))
     signature = manifest.get("signature_info") or {}
     return AttachedProof(
         bundle=bundle,
@@ -177,7 +178,7 @@ def _readable(data: bytes, media_type: str) -> str:
 
 @contextlib.contextmanager
 def _context(
-    trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None = None
+    trust_anchors_pem: C2paTrust | bytes | None, signing: C2paSigningMaterial | None = None
 ) -> Iterator[c2pa.Context]:
     context = new_context(trust_anchors_pem, signing)
     with context:

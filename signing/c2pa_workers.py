@@ -42,6 +42,7 @@ from signing.c2pa_proof import (
     attach_proof,
     read_attached_proof,
 )
+from signing.c2pa_trust import C2paTrust
 from signing.errors import KeyStoreError, MalformedContent, SigningError
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ _READY = "ready"
 _START_SECONDS = 60
 _PROJECT = str(Path(__file__).resolve().parents[1])
 _LOCK = threading.Lock()
-_PoolKey = tuple[bytes | None, C2paSigningMaterial | None]
+_PoolKey = tuple[C2paTrust | bytes | None, C2paSigningMaterial | None]
 _POOLS: dict[_PoolKey, C2paWorkers] = {}
 
 
@@ -105,7 +106,7 @@ def _perform(
     op: str,
     media: C2paMedia,
     signing: C2paSigningMaterial | None,
-    trust_anchors_pem: bytes | None,
+    trust_anchors_pem: C2paTrust | bytes | None,
     data: bytes,
     media_type: str,
     sidecar: bytes | None,
@@ -140,7 +141,7 @@ def _perform(
 
 class _Worker:
     def __init__(
-        self, trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None
+        self, trust_anchors_pem: C2paTrust | bytes | None, signing: C2paSigningMaterial | None
     ) -> None:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
@@ -198,7 +199,7 @@ class C2paWorkers:
 
     def __init__(
         self,
-        trust_anchors_pem: bytes | None,
+        trust_anchors_pem: C2paTrust | bytes | None,
         signing: C2paSigningMaterial | None = None,
         *,
         workers: int | None = None,
@@ -213,7 +214,7 @@ class C2paWorkers:
 
     @classmethod
     def shared(
-        cls, trust_anchors_pem: bytes | None, signing: C2paSigningMaterial | None = None
+        cls, trust_anchors_pem: C2paTrust | bytes | None, signing: C2paSigningMaterial | None = None
     ) -> C2paWorkers:
         """The process-wide pool for this anchor bundle and signing material."""
         key = (trust_anchors_pem, signing)
@@ -317,6 +318,8 @@ class C2paWorkers:
         claims: dict[str, Any] | None = None,
         soft_bindings: list[dict[str, Any]] | None = None,
         fingerprint: bool = False,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignedInWorker:
         """:meth:`C2paMedia.sign` with this pool's signing material, and the label of the
         embedded active manifest. With ``fingerprint`` the worker also takes the image's
@@ -329,6 +332,8 @@ class C2paWorkers:
             "claims": claims,
             "soft_bindings": soft_bindings,
             "fingerprint": fingerprint,
+            "source_type": source_type,
+            "training_mining": training_mining,
         }
         return SignedInWorker(*self._send(_SIGN, data, media_type, options=options).result())
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned Node tools (solc, anvil) from tools/package-lock.json when they are
-# missing. Safe to run repeatedly; prints the anvil binary path on success.
+# Installs the pinned Node tools (solc, anvil, and c2pa-ts: an independent C2PA reader)
+# from tools/package-lock.json when they are missing. Safe to run repeatedly; prints the anvil binary path on success.
 set -euo pipefail
 
 tools_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +14,8 @@ case "$(uname -s)-$(uname -m)" in
 esac
 anvil_bin="$tools_dir/node_modules/@foundry-rs/$platform_pkg/bin/anvil"
 
-if [[ ! -x "$anvil_bin" || ! -d "$tools_dir/node_modules/solc" ]]; then
+if [[ ! -x "$anvil_bin" || ! -d "$tools_dir/node_modules/solc" \
+      || ! -d "$tools_dir/node_modules/@trustnxt/c2pa-ts" ]]; then
   command -v npm >/dev/null || { echo "npm is required to install tools/" >&2; exit 1; }
   # The anvil binary arrives through the platform package (an optional dependency),
   # so the wrapper's download-fallback install script is not needed.

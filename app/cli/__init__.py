@@ -28,6 +28,7 @@ app.add_typer(model.adaptation_app, name="adaptation")
 app.add_typer(admin.apikey_app, name="apikey")
 app.add_typer(admin.publisher_app, name="publisher")
 app.add_typer(admin.keys_app, name="keys")
+app.add_typer(admin.trust_app, name="trust")
 app.add_typer(proof.proof_app, name="proof")
 
 

@@ -1,4 +1,5 @@
-"""Operator groups: 'apikey', 'publisher' and 'keys' (the service's own signing keys)."""
+"""Operator groups: 'apikey', 'publisher', 'keys' (the service's own signing keys) and
+'trust' (whom C2PA validation trusts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import engine_session, fail, print_json, write_file
+from app.cli.common import engine_session, expected_errors, fail, print_json, write_file
 
 apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 publisher_app = typer.Typer(
@@ -109,3 +110,32 @@ def keys_export(
         write_file(output, doc.encode())
     else:
         sys.stdout.write(doc + "\n")
+
+
+trust_app = typer.Typer(help="The C2PA trust configuration in force.", no_args_is_help=True)
+
+
+@trust_app.command("show")
+def trust_show() -> None:
+    """List the C2PA trust anchors, allowed certificates, EKUs, TSA and CAWG anchors in
+    force (TRUSTSEAL_TRUST_ANCHORS, _TRUST_ALLOWED_LIST, _TRUST_EKUS, _TSA_TRUST_ANCHORS,
+    _CAWG_TRUST_ANCHORS), each certificate with its SHA-256 fingerprint; nothing is
+    fetched."""
+    from app.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError as e:
+        fail(f"bad settings: {e}")
+    with expected_errors():
+        trust = settings.c2pa_trust()
+        files = {
+            "anchors": settings.trust_anchors,
+            "allowed_list": settings.trust_allowed_list,
+            "ekus": settings.trust_ekus,
+            "tsa_anchors": settings.tsa_trust_anchors,
+            "cawg_anchors": settings.cawg_trust_anchors,
+        }
+        doc = trust.describe()
+        doc["files"] = {k: str(v) if v else None for k, v in files.items()}
+        print_json(doc)

@@ -18,6 +18,7 @@ from app.cli.common import (
     read_json,
     write_file,
 )
+from signing.c2pa_media import NO_AI_TRAINING
 
 if TYPE_CHECKING:
     from app.engine import TrustEngine
@@ -32,11 +33,27 @@ def sign(
     sidecar: Annotated[bool, typer.Option(help="write a detached .c2pa manifest")] = False,
     publisher: Annotated[str | None, typer.Option(help="registered publisher to sign for")] = None,
     title: Annotated[str | None, typer.Option(help="title for the C2PA manifest")] = None,
+    source_type: Annotated[
+        str | None,
+        typer.Option(
+            "--source-type",
+            help="IPTC digital source type the manifest declares (e.g. trainedAlgorithmicMedia, "
+            "digitalCapture, compositeWithTrainedAlgorithmicMedia)",
+        ),
+    ] = None,
+    no_ai_training: Annotated[
+        bool,
+        typer.Option(
+            "--no-ai-training", help="declare in the manifest that AI may not be trained on it"
+        ),
+    ] = False,
 ) -> None:
     """Attach provenance and queue the item for the log; prints one JSON document."""
 
     if (path is None) == (text is None):
         fail("give a PATH or --text, not both")
+    if text is not None and (source_type is not None or no_ai_training):
+        fail("--source-type and --no-ai-training are declared in a C2PA manifest: sign a file")
     with engine_session() as engine:
         pub = None
         if publisher:
@@ -51,7 +68,14 @@ def sign(
             return
         assert path is not None
         data = read_file(path)
-        result = engine.sign_bytes(data, publisher=pub, sidecar=sidecar, title=title or path.name)
+        result = engine.sign_bytes(
+            data,
+            publisher=pub,
+            sidecar=sidecar,
+            title=title or path.name,
+            source_type=source_type,
+            training_mining=NO_AI_TRAINING if no_ai_training else None,
+        )
         doc = result.to_dict()
         if result.content is not None:
             target = output or path.with_name(f"{path.stem}.signed{path.suffix}")

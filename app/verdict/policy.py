@@ -32,7 +32,7 @@ from app.verdict.vocabulary import Verdict
 
 __all__ = ["POLICY_BASE_VERSION", "Decision", "Policy", "PolicyConfig"]
 
-POLICY_BASE_VERSION = "2026.12-1"
+POLICY_BASE_VERSION = "2026.12-2"
 
 
 @dataclass(frozen=True)

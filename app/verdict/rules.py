@@ -13,6 +13,7 @@ from typing import Protocol
 
 from app.verdict.evidence import AnchorEvidence, Evidence, LogEvidence
 from app.verdict.vocabulary import C2paState, Code, LogStatus, Verdict
+from signing.source_types import SourceKind, describe, lookup
 
 __all__ = [
     "DEFAULT_RULES",
@@ -30,6 +31,10 @@ class PolicyConfig:
     suspicious_threshold: float = 0.3
     campaign_min_size: int = 3
     publishers_trusted: bool = True
+    # content whose C2PA manifest declares it AI-generated (or a composite with AI parts)
+    # is at most `verified`, however trusted its signer: for sites that badge only
+    # content declared made by people. A declaration never raises a verdict.
+    declared_ai_not_trusted: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.suspicious_threshold <= self.spam_threshold <= 1:
@@ -116,6 +121,76 @@ class C2paSignature:
             )
         elif c2pa.remote_manifest_url:
             a.reasons.append("manifest is only referenced at a remote URL, which is not fetched")
+
+
+class C2paDeclarations:
+    """What a valid manifest declares (source type, identities, training preferences,
+    ingredients), said in plain words as the signer's claims. They never raise a verdict;
+    with ``declared_ai_not_trusted`` a declared AI origin keeps it from `trusted`."""
+
+    rows: tuple[Row, ...] = ()
+
+    def apply(self, ev: Evidence, a: Assessment, cfg: PolicyConfig) -> None:
+        c2pa = ev.c2pa
+        if c2pa is None or ev.c2pa_state not in (C2paState.TRUSTED, C2paState.VALID):
+            return
+        kind = None
+        if c2pa.digital_source_type is not None:
+            kind = source_kind(c2pa.digital_source_type)
+            a.reasons.append(
+                f"the manifest declares it {describe(c2pa.digital_source_type)} "
+                "(a claim of its signer)"
+            )
+        elif c2pa.unrecognised_source_type is not None:
+            a.reasons.append(
+                "the manifest declares a digital source type outside the IPTC vocabulary: "
+                f"{c2pa.unrecognised_source_type!r}"
+            )
+        for ing in c2pa.ingredients:
+            if ing.digital_source_type is None:
+                continue
+            ing_kind = source_kind(ing.digital_source_type)
+            if ing_kind in AI_KINDS:
+                title = f" ({ing.title})" if ing.title else ""
+                a.reasons.append(
+                    f"made from an ingredient{title} whose manifest declares it "
+                    f"{describe(ing.digital_source_type)}"
+                )
+        for identity in c2pa.identities or ():
+            name = identity.get("name") or "an unnamed identity"
+            if not identity.get("valid"):
+                a.reasons.append(f"a CAWG identity assertion for {name} does not validate")
+            elif identity.get("trusted"):
+                a.reasons.append(f"CAWG identity: {name}, under a configured CAWG trust anchor")
+            else:
+                a.reasons.append(
+                    f"CAWG identity: {name} (signature valid; credential under no "
+                    "configured CAWG trust anchor)"
+                )
+        if "timeStamp.untrusted" in c2pa.codes:
+            a.reasons.append(
+                "its time stamp comes from a time-stamping authority under no configured "
+                "TSA trust anchor"
+            )
+        refused = sorted(
+            k for k, use in (c2pa.training_mining or {}).items() if use == "notAllowed"
+        )
+        if refused:
+            a.reasons.append(
+                "the manifest asks that it not be used for "
+                + ", ".join(k.removeprefix("cawg.").replace("_", " ") for k in refused)
+            )
+        if cfg.declared_ai_not_trusted and kind in AI_KINDS and a.verdict is Verdict.TRUSTED:
+            a.verdict, a.score = Verdict.VERIFIED, 0.6
+            a.reasons.append("declared AI-generated content is not badged trusted on this service")
+
+
+def source_kind(uri: str) -> SourceKind | None:
+    found = lookup(uri)
+    return found.kind if found else None
+
+
+AI_KINDS = (SourceKind.AI_GENERATED, SourceKind.AI_COMPOSITE)
 
 
 class SignedRecords:
@@ -279,6 +354,7 @@ class SuspiciousContent:
 DEFAULT_RULES: tuple[Rule, ...] = (
     CryptographicFailure(),
     C2paSignature(),
+    C2paDeclarations(),
     SignedRecords(),
     UnregisteredKey(),
     SimilarContent(),

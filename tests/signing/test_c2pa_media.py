@@ -312,7 +312,9 @@ def test_settings_disable_every_fetch(local_chain: C2paSigningMaterial) -> None:
     assert settings["verify"]["remote_manifest_fetch"] is False
     assert settings["verify"]["ocsp_fetch"] is False
     assert settings["core"]["allowed_network_hosts"] == []
-    assert settings["trust"]["trust_anchors"] == local_chain.root_pem.decode()  # type: ignore[union-attr]
+    (signer_list,) = settings["trust"]["anchors"]
+    assert signer_list["trust_anchors"] == local_chain.root_pem.decode()
+    assert signer_list["trust_kind"] == "manifest"
 
 
 # --- remote manifests: never fetched --------------------------------------------------

@@ -21,6 +21,28 @@ class C2paIdentity(Document):
     type: str = Field(description="how the identity is signed, e.g. 'cawg.x509.cose'")
     name: str | None = Field(default=None, description="whom the identity names")
     valid: bool = Field(description="the identity assertion's signature holds")
+    trusted: bool | None = Field(
+        default=None, description="its credential chains to a configured CAWG trust anchor"
+    )
+    failures: list[str] = Field(
+        default_factory=list, description="c2pa's failure codes for this assertion"
+    )
+
+
+class C2paIngredient(Document):
+    """An ingredient of the active manifest: what the content was made from."""
+
+    title: str | None = None
+    relationship: str | None = Field(default=None, description="parentOf, componentOf or inputTo")
+    format: str | None = None
+    state: Literal["Trusted", "Valid", "Invalid", "absent"] = Field(
+        description="the ingredient's own manifest as c2pa validated it; 'absent': none"
+    )
+    digital_source_type: str | None = Field(
+        default=None, description="the source type its own manifest declares"
+    )
+    signer: str | None = None
+    failures: list[str] = Field(default_factory=list)
 
 
 class C2paCheck(Document):
@@ -64,6 +86,12 @@ class C2paCheck(Document):
         default=None,
         description="CAWG training and data-mining permissions, e.g. "
         "{'cawg.ai_generative_training': 'notAllowed'}",
+    )
+    unrecognised_source_type: str | None = Field(
+        default=None, description="a declared source type outside the IPTC vocabulary"
+    )
+    ingredients: list[C2paIngredient] = Field(
+        default_factory=list, description="what the content was made from, as declared"
     )
 
 

@@ -14,6 +14,7 @@ from app.api.schemas import SignRequest
 from app.engine import TrustEngine
 from app.errors import Forbidden
 from app.store.tables import Publisher
+from signing.c2pa_media import NO_AI_TRAINING
 from signing.canonical import b64encode
 
 router = APIRouter(tags=["sign"])
@@ -23,6 +24,15 @@ SIGN_BODY = upload_or_json(
     {
         "title": {"type": "string"},
         "sidecar": {"type": "boolean", "description": "detached .c2pa manifest"},
+        "source_type": {
+            "type": "string",
+            "description": "IPTC digital source type (term or URI) the manifest declares on "
+            "its c2pa.created action, e.g. trainedAlgorithmicMedia",
+        },
+        "no_ai_training": {
+            "type": "boolean",
+            "description": "add a CAWG training-and-mining assertion: no AI training",
+        },
     },
 )
 
@@ -51,16 +61,27 @@ async def sign(request: Request, engine: EngineDep, key: SignKeyDep) -> dict[str
             )
         return result.to_dict()
     data, texts, _files = await read_upload(request)
-    sidecar = texts.get("sidecar", "").lower() in {"1", "true", "yes", "on"}
+    sidecar = _flag(texts, "sidecar")
+    source_type = texts.get("source_type")
+    training = NO_AI_TRAINING if _flag(texts, "no_ai_training") else None
     result = await run_in_threadpool(
         lambda: engine.sign_bytes(
-            data, publisher=publisher, sidecar=sidecar, title=texts.get("title") or None
+            data,
+            publisher=publisher,
+            sidecar=sidecar,
+            title=texts.get("title") or None,
+            source_type=source_type,
+            training_mining=training,
         )
     )
     out = result.to_dict()
     out["content_base64"] = b64encode(result.content) if result.content is not None else None
     out["manifest_base64"] = b64encode(result.manifest) if result.manifest is not None else None
     return out
+
+
+def _flag(texts: dict[str, str], name: str) -> bool:
+    return texts.get(name, "").lower() in {"1", "true", "yes", "on"}
 
 
 def _publisher_of(engine: TrustEngine, publisher_id: int | None) -> Publisher | None:
