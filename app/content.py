@@ -18,16 +18,25 @@ def decode_text(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if all(c.isprintable() or c in "\n\r\t" for c in text[:4096]) else None
+    # U+FEFF opens a C2PA manifest embedded in a text (signing.c2pa_text)
+    return text if all(c.isprintable() or c in "\n\r\t\ufeff" for c in text[:4096]) else None
 
 
 def text_bytes(text: str, max_chars: int) -> bytes:
-    """The bytes a text's digest and record cover; refuses empty and oversized texts."""
+    """The bytes a text's digest and record cover; refuses empty and oversized texts.
+    The limit counts the characters a reader sees: an embedded C2PA manifest's invisible
+    ones do not count."""
     if not text.strip():
         raise MalformedContent("text is empty")
-    if len(text) > max_chars:
+    if len(text) > max_chars and len(_visible(text)) > max_chars:
         raise MalformedContent(f"text is longer than {max_chars} characters")
     return text.encode("utf-8")
+
+
+def _visible(text: str) -> str:
+    from signing.c2pa_text import visible_text  # c2pa loads only for an over-long text
+
+    return visible_text(text)
 
 
 def check_size(data: bytes, max_bytes: int) -> None:

@@ -39,7 +39,7 @@ from signing.c2pa_certs import (
     create_or_load_local_chain,
     load_operator_chain,
 )
-from signing.c2pa_media import C2paMedia
+from signing.c2pa_media import SOFTWARE_AGENT, C2paMedia
 from signing.c2pa_workers import C2paWorkers
 from signing.errors import ChainUnavailable
 from signing.keys import KeyRing
@@ -103,7 +103,7 @@ class TrustEngine:
         soft = SoftBindingCollector(self.soft_index, self.store, self.directory.resolve_key)
         self.resolver = SoftBindingResolver(self.soft_index, soft)
         pipeline = CollectionPipeline(
-            c2pa=C2paCollector(self.c2pa_workers),
+            c2pa=C2paCollector(self.c2pa_workers, self.trust),
             records=RecordCollector(self.log, self.store, checker, self.directory.resolve_key),
             attached=AttachedProofCollector(self.c2pa_workers, checker),
             content=ContentCollector(self.content),
@@ -129,6 +129,8 @@ class TrustEngine:
             self.cache,
             self.directory.resolve_key,
             SoftBindingIndexer(self.soft_index),
+            c2pa_material,
+            {"name": SOFTWARE_AGENT},
         )
 
     @classmethod
@@ -193,9 +195,23 @@ class TrustEngine:
         )
 
     def sign_text(
-        self, text: str, *, publisher: Publisher | None = None, claims: dict[str, Any] | None = None
+        self,
+        text: str,
+        *,
+        publisher: Publisher | None = None,
+        claims: dict[str, Any] | None = None,
+        c2pa: bool = False,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignResult:
-        return self.signer.sign_text(text, publisher=publisher, claims=claims)
+        return self.signer.sign_text(
+            text,
+            publisher=publisher,
+            claims=claims,
+            c2pa=c2pa,
+            source_type=source_type,
+            training_mining=training_mining,
+        )
 
     def submit_record(self, envelope: Any, publisher: Publisher) -> SignResult:
         return self.signer.submit_record(envelope, publisher)

@@ -14,8 +14,10 @@ from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingIndexer
 from app.state.verdict_cache import VerdictCache
 from app.store import Publisher, Store
 from app.store.log import TransparencyLog
+from signing.c2pa_certs import C2paSigningMaterial
 from signing.c2pa_media import SIGNABLE_MEDIA_TYPES, training_mining_assertion
 from signing.c2pa_proof import PROOF_MEDIA_TYPES
+from signing.c2pa_text import sign_text as sign_c2pa_text
 from signing.c2pa_workers import C2paWorkers
 from signing.errors import MalformedContent, UnsupportedMediaType
 from signing.keys import KeyRing
@@ -43,9 +45,10 @@ class SignResult:
     c2pa_embedded: bool = False
     content: bytes | None = None  # the signed bytes, when signing changed them
     manifest: bytes | None = None  # a sidecar manifest, when asked for
+    text: str | None = None  # a text signed with its C2PA manifest embedded in it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sha256": self.sha256,
             "media_type": self.media_type,
             "size": self.size,
@@ -53,6 +56,9 @@ class SignResult:
             "record": self.envelope,
             "log": {"entry": self.log_entry_id, "status": "queued"},
         }
+        if self.text is not None:
+            out["text"] = self.text
+        return out
 
 
 class SigningService:
@@ -66,7 +72,11 @@ class SigningService:
         cache: VerdictCache,
         resolve_key: Callable[[str], KeyOwner | None],
         indexer: SoftBindingIndexer,
+        c2pa_material: C2paSigningMaterial,
+        c2pa_generator: dict[str, str],
     ):
+        self.c2pa_material = c2pa_material
+        self.c2pa_generator = c2pa_generator
         self.settings = settings
         self.store = store
         self.log = log
@@ -143,11 +153,45 @@ class SigningService:
         return result
 
     def sign_text(
-        self, text: str, *, publisher: Publisher | None = None, claims: dict[str, Any] | None = None
+        self,
+        text: str,
+        *,
+        publisher: Publisher | None = None,
+        claims: dict[str, Any] | None = None,
+        c2pa: bool = False,
+        source_type: str | None = None,
+        training_mining: dict[str, str] | None = None,
     ) -> SignResult:
+        """A signed record for ``text``; with ``c2pa``, the text also carries its C2PA
+        manifest (invisible variation selectors appended, :mod:`signing.c2pa_text`),
+        the record covers the text as returned, and the visible text is indexed."""
+        text_bytes(text, self.settings.max_text_chars)  # the size rule, before any work
+        if not c2pa and (source_type is not None or training_mining is not None):
+            raise InvalidInput(
+                "a source type or training preference is declared in a C2PA manifest: "
+                "sign the text with its manifest embedded (c2pa)"
+            )
+        record_claims = dict(claims or {})
+        visible = text
+        if c2pa:
+            try:
+                signed = sign_c2pa_text(
+                    text,
+                    self.c2pa_material,
+                    generator=self.c2pa_generator,
+                    source_type=source_type,
+                    training_mining=training_mining,
+                )
+            except ValueError as e:
+                raise InvalidInput(str(e)) from e
+            text, visible = signed.text, signed.visible
+            record_claims["c2pa"] = "embedded"
         data = text_bytes(text, self.settings.max_text_chars)
-        result = self._record(data, TEXT_TYPE, publisher, dict(claims or {}))
-        self.indexer.add_text(result.sha256, text)
+        result = self._record(data, TEXT_TYPE, publisher, record_claims)
+        self.indexer.add_text(result.sha256, visible)
+        if c2pa:
+            result.c2pa_embedded = True
+            result.text = text
         return result
 
     def submit_record(self, envelope: Any, publisher: Publisher) -> SignResult:

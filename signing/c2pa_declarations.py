@@ -16,17 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from signing.source_types import lookup
+from signing.source_types import SourceKind, lookup
 
 __all__ = [
     "ACTION_LABELS",
     "IDENTITY_LABEL",
+    "NO_AI_TRAINING",
     "TRAINING_MINING_LABELS",
     "Ingredient",
     "declared_source_type",
     "identities",
     "ingredients",
     "training_mining",
+    "training_mining_assertion",
 ]
 
 ACTION_LABELS = ("c2pa.actions", "c2pa.actions.v2")
@@ -53,6 +55,7 @@ def declared_source_type(manifest: dict[str, Any]) -> tuple[str | None, str | No
     The ``c2pa.created`` action's declaration wins, then the first action that makes one.
     A value of the IPTC (or C2PA) vocabulary is returned trimmed as ``uri``; anything else
     comes back as ``unrecognised`` (trimmed, at most 200 characters) and ``uri`` None.
+    C2PA's "empty" value declares nothing, and reads as no declaration.
     """
     declared: list[tuple[bool, str]] = []
     for assertion in _assertions(manifest):
@@ -68,6 +71,8 @@ def declared_source_type(manifest: dict[str, Any]) -> tuple[str | None, str | No
     created = [value for is_created, value in declared if is_created]
     value = (created or [declared[0][1]])[0]
     found = lookup(value)
+    if found is not None and found.kind is SourceKind.UNDECLARED:
+        return None, None  # c2pa's "empty" value: the action makes no claim
     return (found.uri, None) if found else (None, value[:200])
 
 
@@ -240,3 +245,29 @@ def ingredients(store: dict[str, Any], manifest: dict[str, Any]) -> tuple[Ingred
             )
         )
     return tuple(found)
+
+
+TRAINING_MINING_USES = ("allowed", "notAllowed", "constrained")
+TRAINING_MINING_KEYS = (
+    "cawg.data_mining", "cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training"
+)  # fmt: skip
+
+
+def training_mining_assertion(entries: dict[str, str]) -> dict[str, Any]:
+    """A CAWG ``cawg.training-mining`` assertion from ``{entry: use}``; ValueError for an
+    entry or use the CAWG training-and-mining specification does not define."""
+    if not entries:
+        raise ValueError("a training-and-mining assertion needs at least one entry")
+    for key, use in entries.items():
+        if key not in TRAINING_MINING_KEYS:
+            raise ValueError(
+                f"unknown training-and-mining entry {key!r}: use one of {TRAINING_MINING_KEYS}"
+            )
+        if use not in TRAINING_MINING_USES:
+            raise ValueError(f"unknown use {use!r} for {key}: use one of {TRAINING_MINING_USES}")
+    data = {"entries": {key: {"use": use} for key, use in entries.items()}}
+    return {"label": "cawg.training-mining", "data": data}
+
+
+# What --no-ai-training declares: no training of AI models, generative or not, on it.
+NO_AI_TRAINING = {"cawg.ai_generative_training": "notAllowed", "cawg.ai_training": "notAllowed"}

@@ -18,6 +18,7 @@ import c2pa
 
 from signing import c2pa_declarations as declared
 from signing.c2pa_certs import C2paSigningMaterial
+from signing.c2pa_declarations import NO_AI_TRAINING, training_mining_assertion
 from signing.c2pa_trust import C2paTrust, as_trust, is_anchored
 from signing.codes import C2paState, Code
 from signing.errors import (
@@ -44,6 +45,8 @@ __all__ = [
     "C2paMedia",
     "SignedMedia",
     "c2pa_settings",
+    "evidence_from_store",
+    "manifest_definition",
     "new_context",
     "normalize_media_type",
     "readable_media_types",
@@ -284,9 +287,9 @@ class C2paMedia:
         if not data:
             raise MalformedContent("empty content")
         created = parse_source_type(source_type) if source_type is not None else None
-        definition = self._definition(title, claims, created)
-        if training_mining is not None:
-            definition["assertions"].append(training_mining_assertion(training_mining))
+        definition = manifest_definition(
+            self._generator, title, claims, created, training_mining=training_mining
+        )
         definition["assertions"] += list(soft_bindings or ())
         if created is not None and self._has_manifest(data, media_type):
             raise MalformedContent(
@@ -322,34 +325,6 @@ class C2paMedia:
             return False
         except c2pa.C2paError:
             return True  # a manifest c2pa cannot validate is still a manifest
-
-    def _definition(
-        self, title: str | None, claims: dict[str, Any] | None, created: SourceType | None
-    ) -> dict[str, Any]:
-        actions: list[dict[str, Any]] = []
-        if created is not None:
-            actions.append(
-                {
-                    "action": "c2pa.created",
-                    "digitalSourceType": created.uri,
-                    "softwareAgent": dict(self._generator),
-                }
-            )
-        actions.append({"action": "c2pa.published", "softwareAgent": dict(self._generator)})
-        assertions: list[dict[str, Any]] = [{"label": "c2pa.actions", "data": {"actions": actions}}]
-        if claims is not None:
-            try:
-                json.dumps(claims, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"claims must be JSON-serialisable: {e}") from e
-            assertions.append({"label": CLAIMS_LABEL, "data": claims})
-        definition: dict[str, Any] = {
-            "claim_generator_info": [dict(self._generator)],
-            "assertions": assertions,
-        }
-        if title is not None:
-            definition["title"] = title
-        return definition
 
     def read(
         self, data: bytes, media_type: str, *, sidecar_manifest: bytes | None = None
@@ -387,36 +362,51 @@ class C2paMedia:
             except (c2pa.C2paError, ValueError) as e:
                 raise MalformedContent(f"c2pa cannot report on this {media_type}: {e}") from e
         # (2) Map c2pa's verdict and status codes without reinterpreting them.
-        return _evidence(store, anchored=self._anchored)
+        return evidence_from_store(store, anchored=self._anchored)
 
 
-TRAINING_MINING_USES = ("allowed", "notAllowed", "constrained")
-TRAINING_MINING_KEYS = (
-    "cawg.data_mining", "cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training"
-)  # fmt: skip
+def manifest_definition(
+    generator: dict[str, str],
+    title: str | None,
+    claims: dict[str, Any] | None,
+    created: SourceType | None,
+    *,
+    training_mining: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The manifest TrustSeal signs: a ``c2pa.created`` action declaring ``created``
+    (when the content is created here), a ``c2pa.published`` action, the
+    ``org.trustseal.claims`` assertion for ``claims`` and a training-and-mining one."""
+    actions: list[dict[str, Any]] = []
+    if created is not None:
+        actions.append(
+            {
+                "action": "c2pa.created",
+                "digitalSourceType": created.uri,
+                "softwareAgent": dict(generator),
+            }
+        )
+    actions.append({"action": "c2pa.published", "softwareAgent": dict(generator)})
+    assertions: list[dict[str, Any]] = [{"label": "c2pa.actions", "data": {"actions": actions}}]
+    if claims is not None:
+        try:
+            json.dumps(claims, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"claims must be JSON-serialisable: {e}") from e
+        assertions.append({"label": CLAIMS_LABEL, "data": claims})
+    if training_mining is not None:
+        assertions.append(training_mining_assertion(training_mining))
+    definition: dict[str, Any] = {
+        "claim_generator_info": [dict(generator)],
+        "assertions": assertions,
+    }
+    if title is not None:
+        definition["title"] = title
+    return definition
 
 
-def training_mining_assertion(entries: dict[str, str]) -> dict[str, Any]:
-    """A CAWG ``cawg.training-mining`` assertion from ``{entry: use}``; ValueError for an
-    entry or use the CAWG training-and-mining specification does not define."""
-    if not entries:
-        raise ValueError("a training-and-mining assertion needs at least one entry")
-    for key, use in entries.items():
-        if key not in TRAINING_MINING_KEYS:
-            raise ValueError(
-                f"unknown training-and-mining entry {key!r}: use one of {TRAINING_MINING_KEYS}"
-            )
-        if use not in TRAINING_MINING_USES:
-            raise ValueError(f"unknown use {use!r} for {key}: use one of {TRAINING_MINING_USES}")
-    data = {"entries": {key: {"use": use} for key, use in entries.items()}}
-    return {"label": "cawg.training-mining", "data": data}
-
-
-# What --no-ai-training declares: no training of AI models, generative or not, on it.
-NO_AI_TRAINING = {"cawg.ai_generative_training": "notAllowed", "cawg.ai_training": "notAllowed"}
-
-
-def _evidence(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
+def evidence_from_store(store: dict[str, Any], *, anchored: bool) -> C2paEvidence:
+    """Evidence from c2pa's manifest-store report (``Reader.json()``), trust only from
+    anchors the caller configured (``anchored``)."""
     label = store.get("active_manifest")
     manifest = store.get("manifests", {}).get(label) or {}
     results = store.get("validation_results") or {}

@@ -19,6 +19,7 @@ from enum import StrEnum
 __all__ = [
     "C2PA_BASE",
     "IPTC_BASE",
+    "UNDECLARED",
     "SourceKind",
     "SourceType",
     "describe",
@@ -103,6 +104,8 @@ _TYPES = (
 )
 _BY_URI = {t.uri: t for t in _TYPES}
 _BY_TERM = {t.term.lower(): t for t in _TYPES}
+#: c2pa's "empty" source type: an action that makes no claim of how the content came to be
+UNDECLARED = _BY_URI[C2PA_BASE + "empty"]
 
 
 def lookup(value: object) -> SourceType | None:

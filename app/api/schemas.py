@@ -60,6 +60,18 @@ class SignRequest(BaseModel):
         description="what you state about the content, signed into the record as RFC 8785 "
         "JSON: integers within ±2^53",
     )
+    c2pa: bool = Field(
+        default=False,
+        description="texts: embed a C2PA manifest in the text itself (invisible Unicode "
+        "variation selectors appended); the signed text comes back as 'text'",
+    )
+    source_type: str | None = Field(
+        default=None,
+        description="with c2pa: the IPTC digital source type the manifest declares",
+    )
+    no_ai_training: bool = Field(
+        default=False, description="with c2pa: declare that AI may not be trained on it"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SignRequest:

@@ -18,7 +18,7 @@ from app.cli.common import (
     read_json,
     write_file,
 )
-from signing.c2pa_media import NO_AI_TRAINING
+from signing.c2pa_declarations import NO_AI_TRAINING
 
 if TYPE_CHECKING:
     from app.engine import TrustEngine
@@ -47,21 +47,40 @@ def sign(
             "--no-ai-training", help="declare in the manifest that AI may not be trained on it"
         ),
     ] = False,
+    c2pa: Annotated[
+        bool,
+        typer.Option(
+            "--c2pa",
+            help="with --text: embed a C2PA manifest in the text (invisible characters); "
+            "-o writes the signed text",
+        ),
+    ] = False,
 ) -> None:
     """Attach provenance and queue the item for the log; prints one JSON document."""
 
     if (path is None) == (text is None):
         fail("give a PATH or --text, not both")
-    if text is not None and (source_type is not None or no_ai_training):
-        fail("--source-type and --no-ai-training are declared in a C2PA manifest: sign a file")
+    if text is not None and (source_type is not None or no_ai_training) and not c2pa:
+        fail(
+            "--source-type and --no-ai-training are declared in a C2PA manifest: sign a file, "
+            "or the text with --c2pa"
+        )
     with engine_session() as engine:
         pub = None
         if publisher:
             pub = engine.store.publisher_named(publisher)
         if text is not None:
-            result = engine.sign_text(text, publisher=pub)
+            result = engine.sign_text(
+                text,
+                publisher=pub,
+                c2pa=c2pa,
+                source_type=source_type,
+                training_mining=NO_AI_TRAINING if no_ai_training else None,
+            )
             doc = result.to_dict()
-            if output:
+            if output and result.text is not None:
+                write_file(output, result.text.encode("utf-8"))
+            elif output:
                 write_file(output, json.dumps(result.envelope, indent=2).encode())
             doc["output"] = str(output) if output else None
             print_json(doc)

@@ -27,6 +27,8 @@ from signing.anchor import is_development_chain
 from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
 from signing.c2pa_media import C2paEvidence
 from signing.c2pa_proof import PROOF_LABEL, PROOF_MEDIA_TYPES
+from signing.c2pa_text import carries_manifest, read_text
+from signing.c2pa_trust import C2paTrust
 from signing.c2pa_workers import C2paWorkers, WorkerJob
 from signing.records import KeyOwner, verify_record
 
@@ -49,14 +51,23 @@ class RecordFindings:
 
 
 class C2paCollector:
-    """C2PA validation of media, in a worker process so that the caller can overlap it."""
+    """C2PA validation of media, in a worker process so that the caller can overlap it;
+    and of manifests embedded in text, here (a text is small and c2pa reads it in
+    milliseconds)."""
 
-    def __init__(self, workers: C2paWorkers):
+    def __init__(self, workers: C2paWorkers, trust: C2paTrust | None = None):
         self.workers = workers
+        self.trust = trust
 
     def start(self, data: bytes, media_type: str, sidecar: bytes | None) -> WorkerJob:
         """Start validating; the job's ``result()`` is the :class:`C2paEvidence`."""
         return self.workers.start_read(data, media_type, sidecar)
+
+    def text(self, text: str) -> C2paEvidence | None:
+        """The embedded manifest of ``text`` validated, or None when it carries none."""
+        if not carries_manifest(text):
+            return None
+        return read_text(text, self.trust)
 
 
 class LogChecker:

@@ -2,7 +2,8 @@
 becomes typed evidence through the same numbered steps.
 
   (1) identify: digest, sniffed media type, size → :class:`Subject`
-  (2) C2PA: media that c2pa reads is validated in a worker process, started first
+  (2) C2PA: media that c2pa reads is validated in a worker process, started first; a
+      manifest embedded in a text is validated in process
   (3) records: the item's stored records, verified, with log inclusion and anchor
       (read while (2) runs)
   (4) attached proof: a file carrying its own proof bundle is answered from it, and
@@ -41,6 +42,7 @@ from app.verdict.evidence import (
 )
 from app.verdict.vocabulary import C2paState
 from signing.c2pa_media import C2paEvidence, normalize_media_type, readable_media_types
+from signing.c2pa_text import visible_text
 from signing.errors import UnsupportedMediaType
 from signing.media import check_structure, sniff_media_type
 
@@ -169,20 +171,31 @@ class CollectionPipeline:
         return _evidence(subject, found, c2pa=c2pa, soft=soft)
 
     def _texts(self, requests: Sequence[TextRequest]) -> list[Evidence]:
+        # (2) C2PA: a manifest the text carries in itself, and the text as it reads
+        embedded = [self.c2pa.text(r.text) for r in requests]
+        visible = [
+            visible_text(r.text) if e is not None else r.text
+            for r, e in zip(requests, embedded, strict=True)
+        ]
         # (6) content, every text in one model call
-        analysed = self.content.collect([(r.item_id or r.sha256, r.text) for r in requests])
+        analysed = self.content.collect(
+            [(r.item_id or r.sha256, v) for r, v in zip(requests, visible, strict=True)]
+        )
         # (3) records, every text's in one query
         found = self.records.collect_many([r.sha256 for r in requests])
         return [
             _evidence(
                 Subject(r.sha256, TEXT_TYPE, r.size),
                 f,
+                c2pa=c2pa,
                 spam=spam,
                 campaign=campaign,
                 # (8) soft bindings, for a text that nothing signed covers
-                soft=None if f.records else self.soft.text(r.text, r.sha256),
+                soft=None if f.records or c2pa is not None else self.soft.text(v, r.sha256),
             )
-            for r, (spam, campaign), f in zip(requests, analysed, found, strict=True)
+            for r, v, c2pa, (spam, campaign), f in zip(
+                requests, visible, embedded, analysed, found, strict=True
+            )
         ]
 
     def _digest(self, request: DigestRequest) -> Evidence:

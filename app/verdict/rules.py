@@ -138,8 +138,8 @@ class C2paDeclarations:
         if c2pa.digital_source_type is not None:
             kind = source_kind(c2pa.digital_source_type)
             a.reasons.append(
-                f"the manifest declares it {describe(c2pa.digital_source_type)} "
-                "(a claim of its signer)"
+                f"the manifest declares it {describe(c2pa.digital_source_type)}; "
+                "a claim of its signer"
             )
         elif c2pa.unrecognised_source_type is not None:
             a.reasons.append(
@@ -178,7 +178,7 @@ class C2paDeclarations:
         if refused:
             a.reasons.append(
                 "the manifest asks that it not be used for "
-                + ", ".join(k.removeprefix("cawg.").replace("_", " ") for k in refused)
+                + ", ".join(_TRAINING_WORDS.get(k, k) for k in refused)
             )
         if cfg.declared_ai_not_trusted and kind in AI_KINDS and a.verdict is Verdict.TRUSTED:
             a.verdict, a.score = Verdict.VERIFIED, 0.6
@@ -191,6 +191,12 @@ def source_kind(uri: str) -> SourceKind | None:
 
 
 AI_KINDS = (SourceKind.AI_GENERATED, SourceKind.AI_COMPOSITE)
+_TRAINING_WORDS = {
+    "cawg.ai_generative_training": "training generative AI",
+    "cawg.ai_training": "training AI",
+    "cawg.ai_inference": "AI inference",
+    "cawg.data_mining": "data mining",
+}
 
 
 class SignedRecords:

@@ -72,6 +72,11 @@ class SignResult(Document):
         default=None,
         description="uploads only: the detached .c2pa manifest, base64, when asked for",
     )
+    text: str | None = Field(
+        default=None,
+        description="texts signed with c2pa: the text with its manifest embedded, to publish "
+        "as it is (the invisible characters carry the manifest)",
+    )
 
 
 # --- GET /v1/items/{sha256} -----------------------------------------------------------

@@ -14,7 +14,7 @@ from app.api.schemas import SignRequest
 from app.engine import TrustEngine
 from app.errors import Forbidden
 from app.store.tables import Publisher
-from signing.c2pa_media import NO_AI_TRAINING
+from signing.c2pa_declarations import NO_AI_TRAINING
 from signing.canonical import b64encode
 
 router = APIRouter(tags=["sign"])
@@ -57,7 +57,14 @@ async def sign(request: Request, engine: EngineDep, key: SignKeyDep) -> dict[str
         else:
             assert body.text is not None
             result = await run_in_threadpool(
-                engine.sign_text, body.text, publisher=publisher, claims=body.claims
+                lambda: engine.sign_text(
+                    body.text or "",
+                    publisher=publisher,
+                    claims=body.claims,
+                    c2pa=body.c2pa,
+                    source_type=body.source_type,
+                    training_mining=NO_AI_TRAINING if body.no_ai_training else None,
+                )
             )
         return result.to_dict()
     data, texts, _files = await read_upload(request)
