@@ -82,3 +82,23 @@ def test_independent_reader_sees_a_tampered_file_fail(
     theirs = read_with_c2pa_ts(c2pa_ts, path)
     assert theirs["valid"] is False
     assert "assertion.dataHash.mismatch" in theirs["statuses"]
+
+
+def test_cli_signed_source_type_read_by_both_readers(c2pa_ts: Path, tmp_path: Path) -> None:
+    import c2pa
+
+    from tests.support.cli import run
+
+    photo = tmp_path / "gen.jpg"
+    photo.write_bytes(media_factory.make_jpeg())
+    proc = run(["sign", str(photo), "--source-type", "trainedAlgorithmicMedia"], tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    signed = Path(json.loads(proc.stdout)["output"])
+    theirs = read_with_c2pa_ts(c2pa_ts, signed)
+    created = [a["digitalSourceType"] for a in theirs["actions"] if a["action"] == "c2pa.created"]
+    assert created == [IPTC_BASE + "trainedAlgorithmicMedia"] and theirs["valid"] is True
+    with c2pa.Reader(str(signed)) as reader:  # c2pa-python's own reader, as a user runs it
+        store = json.loads(reader.json())
+    actions = store["manifests"][store["active_manifest"]]["assertions"][0]["data"]["actions"]
+    assert actions[0]["action"] == "c2pa.created"
+    assert actions[0]["digitalSourceType"] == IPTC_BASE + "trainedAlgorithmicMedia"
