@@ -43,7 +43,12 @@ const handlers = {
   'page-state': async (message, sender) => {
     if (sender.tab?.id === undefined) return null;
     const site = siteOf(sender.tab.url ?? sender.url ?? '');
-    return showPageState(sender.tab.id, { counts: message.counts, optedOut: message.optedOut === true, site });
+    return showPageState(sender.tab.id, {
+      counts: message.counts,
+      optedOut: message.optedOut === true,
+      disabled: message.disabled === true,
+      site,
+    });
   },
   'tab-state': async (message) => pageState(message.tabId),
   'clear-cache': async () => ({ removed: await cache.clear() }),

@@ -4,13 +4,16 @@ import { toolbarBadge } from '../lib/badge-state.js';
 
 const sessionKey = (tabId) => `tab|${tabId}`;
 
-export async function showPageState(tabId, { counts = {}, optedOut = false, site = null } = {}) {
-  const badge = toolbarBadge(counts, { optedOut });
+export async function showPageState(
+  tabId,
+  { counts = {}, optedOut = false, disabled = false, site = null } = {},
+) {
+  const badge = toolbarBadge(counts, { optedOut, disabled });
   await Promise.all([
     chrome.action.setBadgeText({ tabId, text: badge.text }),
     chrome.action.setBadgeBackgroundColor({ tabId, color: badge.color }),
     chrome.action.setTitle({ tabId, title: badge.title }),
-    chrome.storage.session.set({ [sessionKey(tabId)]: { counts, optedOut, site, title: badge.title } }),
+    chrome.storage.session.set({ [sessionKey(tabId)]: { counts, optedOut, disabled, site, title: badge.title } }),
   ]);
   return badge;
 }

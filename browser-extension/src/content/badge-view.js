@@ -3,7 +3,7 @@
  * Every string from the service is set with textContent; no HTML is built from data.
  */
 
-import { PRESENTATION, ariaLabel, stateOf } from '../lib/badge-state.js';
+import { DISCLOSURES, PRESENTATION, ariaLabel, disclosureOf, stateOf } from '../lib/badge-state.js';
 import { detailsOf } from '../lib/details.js';
 import { BADGE_TAG } from '../lib/selectors.js';
 import { createIcon } from './icons.js';
@@ -99,7 +99,16 @@ export function createBadge(doc, kind) {
     const summary = ariaLabel(state, kind).replace(/\. Show details$/, '');
     button.title = outcome?.status === 'error' && outcome.message ? `${summary}: ${outcome.message}` : summary;
     label.textContent = PRESENTATION[state].label;
-    button.replaceChildren(createIcon(doc, state), label);
+    const disclosure = disclosureOf(outcome);
+    const parts = [createIcon(doc, state), label];
+    if (disclosure) {
+      host.setAttribute('data-ts-disclosure', disclosure);
+      parts.push(el(doc, 'span', { class: 'ai', text: DISCLOSURES[disclosure].short }));
+      button.title = `${button.title}; ${DISCLOSURES[disclosure].text}`;
+    } else {
+      host.removeAttribute('data-ts-disclosure');
+    }
+    button.replaceChildren(...parts);
     if (!pop.hidden) renderDetails(doc, pop, outcome, kind);
   }
 

@@ -5,6 +5,7 @@
 
 import { SETTINGS_KEY, withDefaults } from '../lib/settings.js';
 import { pageOptedOut, selectorIsValid } from '../lib/selectors.js';
+import { siteDisabled } from '../lib/site.js';
 import { createScanner } from './scanner.js';
 
 function report(message) {
@@ -16,6 +17,10 @@ function report(message) {
 async function start() {
   const settings = withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
   if (!settings.enabled) return;
+  if (siteDisabled(settings, location.href)) {
+    report({ counts: {}, disabled: true });
+    return;
+  }
   if (pageOptedOut(document)) {
     report({ counts: {}, optedOut: true });
     return;

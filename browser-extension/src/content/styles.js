@@ -17,6 +17,8 @@ export const BADGE_CSS = `
 .wrap[data-state="unverified"] .badge, .wrap[data-state="checking"] .badge { background: #f3f4f6; color: var(--c); }
 .wrap[data-state="trusted"] .icon path:first-child { fill: rgba(255,255,255,.25); }
 .wrap[data-state="tampered"] .badge { background: repeating-linear-gradient(135deg, var(--c) 0 6px, #991b1b 6px 12px); }
+/* a declared AI origin: a tag inside the badge, the same in every verdict colour */
+.ai { display: inline-block; margin-left: 2px; padding: 0 4px; border-radius: 6px; background: #fde68a; color: #78350f; font-size: 10px; font-weight: 700; line-height: 14px; }
 ${stateRules}
 .pop { position: absolute; z-index: 2147483647; top: calc(100% + 6px); left: 0; width: 320px; max-width: 90vw; box-sizing: border-box; padding: 10px 12px 12px; border-radius: 8px; border: 1px solid #d1d5db; border-top: 4px solid var(--c); background: #fff; color: #111827; box-shadow: 0 8px 24px rgba(0,0,0,.18); font: 400 12px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; text-align: left; white-space: normal; }
 .pop[hidden] { display: none; }

@@ -90,7 +90,8 @@ export function countStates(states) {
  * The toolbar badge for a page's counts: text (number of badged items), colour (worst
  * state) and a title listing the counts.
  */
-export function toolbarBadge(counts, { optedOut = false } = {}) {
+export function toolbarBadge(counts, { optedOut = false, disabled = false } = {}) {
+  if (disabled) return { text: 'off', color: STATE_COLORS.checking, title: 'TrustSeal: switched off on this site' };
   if (optedOut) return { text: '', color: STATE_COLORS.checking, title: 'TrustSeal: this page opted out of checks' };
   const entries = STATES.filter((s) => (counts?.[s] ?? 0) > 0).map((s) => [s, counts[s]]);
   const total = entries.reduce((sum, [, n]) => sum + n, 0);
@@ -102,4 +103,31 @@ export function toolbarBadge(counts, { optedOut = false } = {}) {
     color: STATE_COLORS[worst],
     title: `TrustSeal: ${parts.join(', ')}`,
   };
+}
+
+const IPTC = 'http://cv.iptc.org/newscodes/digitalsourcetype/';
+const AI_GENERATED = new Set([`${IPTC}trainedAlgorithmicMedia`, 'http://c2pa.org/digitalsourcetype/trainedAlgorithmicData']);
+const AI_COMPOSITE = new Set([`${IPTC}compositeWithTrainedAlgorithmicMedia`]);
+
+export const DISCLOSURES = Object.freeze({
+  'ai-generated': { short: 'AI', text: 'declared AI-generated' },
+  'ai-composite': { short: 'AI parts', text: 'declared a composite with AI-generated parts' },
+});
+
+/**
+ * What a verdict's C2PA manifest declares about AI: 'ai-generated', 'ai-composite' (the
+ * content, or one of its ingredients, declares AI-generated parts) or null. Only for a
+ * manifest that validated: a declaration of a broken manifest is no one's claim.
+ */
+export function disclosureOf(outcome) {
+  if (outcome?.status !== 'verdict' || outcome.receipt?.ok !== true) return null;
+  const c2pa = outcome.doc?.provenance?.c2pa;
+  if (!c2pa || (c2pa.state !== 'Trusted' && c2pa.state !== 'Valid')) return null;
+  if (AI_GENERATED.has(c2pa.digital_source_type)) return 'ai-generated';
+  if (AI_COMPOSITE.has(c2pa.digital_source_type)) return 'ai-composite';
+  const ingredients = Array.isArray(c2pa.ingredients) ? c2pa.ingredients : [];
+  const fromAi = ingredients.some(
+    (i) => AI_GENERATED.has(i?.digital_source_type) || AI_COMPOSITE.has(i?.digital_source_type),
+  );
+  return fromAi ? 'ai-composite' : null;
 }

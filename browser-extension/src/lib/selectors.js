@@ -28,12 +28,17 @@ export const DEFAULT_COMMENT_SELECTORS = Object.freeze([
   '.comment-text',
 ]);
 
-/** Whether the page asked not to be checked: <meta name="trustseal" content="off">. */
+/**
+ * Whether the page asked not to be badged: <meta name="trustseal" content="off">, or the
+ * Content Credentials extension's convention <meta name="CR-allow-UI-injection"
+ * content="false">, which TrustSeal honours too.
+ */
 export function pageOptedOut(doc) {
   for (const meta of doc.querySelectorAll('meta[name]')) {
-    if (meta.getAttribute('name').trim().toLowerCase() !== 'trustseal') continue;
-    const tokens = (meta.getAttribute('content') ?? '').toLowerCase().split(/[\s,]+/);
-    if (tokens.includes('off') || tokens.includes('none')) return true;
+    const name = meta.getAttribute('name').trim().toLowerCase();
+    const tokens = (meta.getAttribute('content') ?? '').trim().toLowerCase().split(/[\s,]+/);
+    if (name === 'trustseal' && (tokens.includes('off') || tokens.includes('none'))) return true;
+    if (name === 'cr-allow-ui-injection' && tokens.includes('false')) return true;
   }
   return false;
 }

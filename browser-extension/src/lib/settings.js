@@ -17,6 +17,8 @@ export const DEFAULT_SETTINGS = Object.freeze({
   // Sites (origins) whose content may be sent to the service for full analysis.
   // Every other site is checked privately, by digest prefix only.
   fullAnalysisSites: Object.freeze([]),
+  // Sites (origins) where the user switched TrustSeal off: no checks, no badges.
+  disabledSites: Object.freeze([]),
   scanImages: true,
   scanArticles: true,
   commentSelectors: Object.freeze([...DEFAULT_COMMENT_SELECTORS]),
@@ -43,6 +45,7 @@ export function withDefaults(stored) {
     serviceUrl: normalizeServiceUrl(s.serviceUrl) ?? d.serviceUrl,
     apiKey: typeof s.apiKey === 'string' ? s.apiKey.trim() : d.apiKey,
     fullAnalysisSites: uniqueStrings(s.fullAnalysisSites, normalizeSite) ?? [...d.fullAnalysisSites],
+    disabledSites: uniqueStrings(s.disabledSites, normalizeSite) ?? [...d.disabledSites],
     scanImages: typeof s.scanImages === 'boolean' ? s.scanImages : d.scanImages,
     scanArticles: typeof s.scanArticles === 'boolean' ? s.scanArticles : d.scanArticles,
     commentSelectors:

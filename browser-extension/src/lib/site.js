@@ -47,3 +47,9 @@ export function fullAnalysisFor(settings, pageUrl) {
 export function isServicePage(settings, pageUrl) {
   return siteOf(pageUrl) !== null && siteOf(pageUrl) === siteOf(settings.serviceUrl);
 }
+
+/** Whether the user switched TrustSeal off on this page's site. */
+export function siteDisabled(settings, pageUrl) {
+  const site = siteOf(pageUrl);
+  return site !== null && settings.disabledSites.includes(site);
+}

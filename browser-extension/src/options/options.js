@@ -79,7 +79,9 @@ async function save(event) {
     $('commentSelectors').focus();
     return;
   }
+  const stored = withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
   const settings = withDefaults({
+    ...stored, // what the popup sets (sites switched off) survives a save here
     enabled: $('enabled').checked,
     serviceUrl,
     apiKey: $('apiKey').value,

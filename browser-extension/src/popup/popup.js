@@ -7,6 +7,10 @@ import { siteOf } from '../lib/site.js';
 const $ = (id) => document.getElementById(id);
 
 function renderCounts(state) {
+  if (state?.disabled) {
+    $('summary').textContent = 'TrustSeal is switched off on this site.';
+    return;
+  }
   if (state?.optedOut) {
     $('summary').textContent = 'This page opted out of TrustSeal checks.';
     return;
@@ -38,6 +42,14 @@ async function main() {
   const settings = withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
   $('siteBox').hidden = false;
   $('site').textContent = site;
+  $('siteOn').checked = !settings.disabledSites.includes(site);
+  $('siteOn').addEventListener('change', async () => {
+    const current = withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
+    const others = current.disabledSites.filter((s) => s !== site);
+    current.disabledSites = $('siteOn').checked ? others : [...others, site];
+    await chrome.storage.local.set({ [SETTINGS_KEY]: current });
+    chrome.tabs.reload(tab.id);
+  });
   const full = settings.fullAnalysisSites.includes(site);
   $('full').checked = full;
   const hint = (on) =>

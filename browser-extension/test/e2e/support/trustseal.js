@@ -41,8 +41,8 @@ export class TrustSeal {
   }
 
   /** `trustseal sign FILE -o OUT`: the JSON document it prints. */
-  async signFile(path, output) {
-    return JSON.parse(await run(this.bin, ['sign', path, '-o', output], this.env));
+  async signFile(path, output, extra = []) {
+    return JSON.parse(await run(this.bin, ['sign', path, '-o', output, ...extra], this.env));
   }
 
   /** `trustseal sign --text TEXT [--publisher NAME]`. */
