@@ -490,6 +490,31 @@ def test_prefix_lookup_bounds_and_answers(client: TestClient, sign_token: str) -
         assert r.status_code == 422, bad
 
 
+def test_batched_lookup_answers_each_prefix_among_decoys(
+    client: TestClient, sign_token: str
+) -> None:
+    sha = client.post("/v1/sign", json={"text": "find me in a batch"}, headers=auth(sign_token))
+    sha = sha.json()["sha256"]
+    decoys = [f"{i:04x}" for i in range(7) if f"{i:04x}" != sha[:4]]
+    asked = [decoys[0], sha[:4], *decoys[1:], sha[:4]]  # a repeat is answered once
+    r = client.get("/v1/lookup", params=[("prefix", p) for p in asked])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["prefix"] for x in results] == list(dict.fromkeys(asked))
+    by_prefix = {x["prefix"]: x for x in results}
+    assert sha in [d["sha256"] for d in by_prefix[sha[:4]]["items"]]
+    single = client.get(f"/v1/lookup/{sha[:4]}").json()
+    assert [d["sha256"] for d in by_prefix[sha[:4]]["items"]] == [
+        d["sha256"] for d in single["items"]
+    ]
+    for d in by_prefix[decoys[0]]["items"]:
+        assert d["sha256"].startswith(decoys[0])
+    for bad in ([], ["abc"], ["ABCD"], ["abcd", "zzzz"], [f"{i:04x}" for i in range(65)]):
+        r = client.get("/v1/lookup", params=[("prefix", p) for p in bad])
+        assert r.status_code == 422, bad
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
 # --- scopes -------------------------------------------------------------------------
 
 

@@ -152,6 +152,13 @@ class LookupResult(Document):
     truncated: bool = Field(description="more items share the prefix than were listed")
 
 
+class LookupBatch(Document):
+    """``GET /v1/lookup?prefix=…``: one result per distinct prefix asked, in order (at
+    most 64 verdicts each; ask a longer prefix when one is truncated)."""
+
+    results: list[LookupResult]
+
+
 # --- GET /v1/keys ---------------------------------------------------------------------
 
 

@@ -37,7 +37,10 @@ async function askService(item, content, ctx) {
         : await client.verifyBytes(content.bytes, content.type, 'image');
     return { status: 'verdict', doc, via: 'full' };
   }
-  const { doc, prefixes } = await lookupDigest(content.sha256, (p) => client.lookup(p), settings.prefixLength);
+  // a batcher mixes the page's prefixes with decoys (service-worker.js); without one,
+  // each prefix is its own request
+  const ask = ctx.lookup ?? ((p) => client.lookup(p));
+  const { doc, prefixes } = await lookupDigest(content.sha256, ask, settings.prefixLength);
   return doc ? { status: 'verdict', doc, via: 'lookup', prefixes } : { status: 'unknown', via: 'lookup', prefixes };
 }
 

@@ -60,6 +60,11 @@ export function createServiceClient({ baseUrl, apiKey = '', fetchImpl = globalTh
     lookup(prefix) {
       return request(`/v1/lookup/${encodeURIComponent(prefix)}`);
     },
+    /** GET /v1/lookup?prefix=…: one answer per prefix, for many prefixes at once. */
+    lookupMany(prefixes) {
+      const query = prefixes.map((p) => `prefix=${encodeURIComponent(p)}`).join('&');
+      return request(`/v1/lookup?${query}`);
+    },
     /** GET /v1/keys: the public keys, receipts' among them. */
     keys() {
       return request('/v1/keys');

@@ -8,6 +8,7 @@ import { SETTINGS_KEY, withDefaults } from '../lib/settings.js';
 import { createLimiter } from '../lib/limiter.js';
 import { fullAnalysisFor, siteOf } from '../lib/site.js';
 import { checkItem } from './checker.js';
+import { createLookupBatcher } from './lookup-batcher.js';
 import { fetchImageBytes } from './media.js';
 import { createReceiptKeyStore } from './receipt-keys.js';
 import { createServiceClient } from './service-client.js';
@@ -22,14 +23,25 @@ async function loadSettings() {
   return withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
 }
 
+// One batcher per service: look-ups from every tab within a few ms share a request.
+const batchers = new Map();
+function batcherFor(client) {
+  if (!batchers.has(client.baseUrl)) {
+    batchers.set(client.baseUrl, createLookupBatcher((prefixes) => client.lookupMany(prefixes)));
+  }
+  return batchers.get(client.baseUrl);
+}
+
 async function handleCheck(message, sender) {
   const settings = await loadSettings();
+  const client = createServiceClient({ baseUrl: settings.serviceUrl, apiKey: settings.apiKey });
   // The page's site comes from the browser (sender), never from the message.
   const pageUrl = sender.tab?.url ?? sender.url ?? '';
   const ctx = {
     settings,
     full: fullAnalysisFor(settings, pageUrl),
-    client: createServiceClient({ baseUrl: settings.serviceUrl, apiKey: settings.apiKey }),
+    client,
+    lookup: batcherFor(client).lookup,
     cache,
     keyStore,
     fetchImage: (url) => fetchImageBytes(url),

@@ -131,7 +131,7 @@ after(async () => {
 });
 
 describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
-  it('private mode: badges from digest-prefix look-ups only', async () => {
+  it('private mode: badges from digest-prefix look-ups only', async (t) => {
     const { page, ts, proxy } = env;
     const logMark = ts.logMark();
     const proxyMark = proxy.state.requests.length;
@@ -152,22 +152,32 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     }, why);
     assert.ok(proxy.state.altered >= 1, 'the proxy did alter a verdict in transit');
 
-    // What went over the wire: GET look-ups by short prefix and the keys, nothing else.
+    // What went over the wire: batched GET look-ups by short prefix, padded with decoys,
+    // and the keys; nothing else.
     const sent = proxy.state.requests.slice(proxyMark);
     assert.ok(sent.length > 0);
     for (const request of sent) {
       assert.equal(request.method, 'GET', `${request.method} ${request.path}`);
-      assert.match(request.path, /^\/v1\/(lookup\/[0-9a-f]{4,6}|keys)$/, request.path);
+      assert.match(request.path, /^\/v1\/(lookup\?prefix=[0-9a-f]{4}(&prefix=[0-9a-f]{4})*|keys)$/, request.path);
       assert.equal(request.bytes, 0);
     }
+    const lookups = sent.filter((r) => r.path.startsWith('/v1/lookup?'));
+    const asked = lookups.map((r) => new URL(r.path, 'http://x').searchParams.getAll('prefix'));
+    for (const batch of asked) assert.ok(batch.length >= 16, `a batch of ${batch.length}`);
     const digests = [env.signedImage.sha256, env.normal.sha256, env.post.sha256, env.altered.sha256, env.note.sha256];
+    const everyPrefix = new Set(asked.flat());
+    for (const d of digests) assert.ok(everyPrefix.has(d.slice(0, 4)), `the real prefix of ${d} was asked`);
+    // at most one real prefix per item on the page: the rest are decoys
+    const decoys = asked.flat().length - ITEMS;
+    assert.ok(decoys >= 8, `${decoys} decoys at least, among ${asked.flat().length} prefixes in ${asked.length} requests`);
+    t.diagnostic(`${asked.length} look-up request(s) carried ${asked.flat().length} prefixes for ${ITEMS} items`);
     for (const request of sent) for (const d of digests) assert.ok(!request.path.includes(d.slice(0, 7)), 'no long digest prefix');
     const access = ts.accessLog(logMark);
     const routes = access.map((e) => `${e.method} ${e.route}`);
-    assert.ok(routes.includes('GET /v1/lookup/{prefix}'), routes.join(', '));
+    assert.ok(routes.includes('GET /v1/lookup'), routes.join(', '));
     assert.ok(routes.includes('GET /v1/keys'), routes.join(', '));
     assert.ok(!routes.some((r) => r.includes('/v1/verify')), 'no POST /v1/verify in private mode');
-    assert.deepEqual([...new Set(routes)].sort(), ['GET /v1/keys', 'GET /v1/lookup/{prefix}']);
+    assert.deepEqual([...new Set(routes)].sort(), ['GET /v1/keys', 'GET /v1/lookup']);
 
     // The toolbar icon counts the page's items.
     const toolbar = await waitForToolbar(env.worker, env.pageUrl, 'TrustSeal: 1 trusted, 3 verified, 3 unverified, 1 error');
@@ -229,7 +239,7 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     const states = await settle(page, ITEMS + 1);
     assert.equal(states['comment-late'], 'unverified');
     const sent = proxy.state.requests.slice(mark);
-    assert.equal(sent.filter((r) => r.path.startsWith('/v1/lookup/')).length, 1, JSON.stringify(sent));
+    assert.equal(sent.filter((r) => r.path.startsWith('/v1/lookup?')).length, 1, JSON.stringify(sent));
     await page.waitForTimeout(400);
     assert.equal(await page.locator('trustseal-badge').count(), ITEMS + 1);
   });

@@ -75,7 +75,8 @@ export async function startTamperProxy(target) {
         const type = upstream.headers.get('content-type') ?? '';
         if (state.tamper && upstream.ok && type.includes('json') && /^\/v1\/(lookup|verify)/.test(req.url)) {
           const doc = JSON.parse(out.toString('utf8'));
-          if (Array.isArray(doc.items)) doc.items.forEach(alter);
+          if (Array.isArray(doc.results)) doc.results.forEach((r) => (r.items ?? []).forEach(alter));
+          else if (Array.isArray(doc.items)) doc.items.forEach(alter);
           else alter(doc);
           out = Buffer.from(JSON.stringify(doc));
         }
