@@ -58,6 +58,12 @@ class KeyDirectory:
             "records": self.keys.public_keys("record"),
             "receipts": self.keys.public_keys("receipt"),
             "checkpoints": self.keys.public_keys("checkpoint"),
+            # for clients that pin keys: each list signed by every key in it, so that a
+            # pinned key vouches for its successors (signing.keys.KeyRing.signed_key_list)
+            "key_lists": {
+                "receipt": self.keys.signed_key_list("receipt"),
+                "checkpoint": self.keys.signed_key_list("checkpoint"),
+            },
             "log": {
                 "origin": self.settings.log_origin,
                 "verifiers": [v.to_string() for v in self.pinned_keys().checkpoint_verifiers],

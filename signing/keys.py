@@ -15,10 +15,12 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
-from signing.canonical import b64encode
+from signing.canonical import b64encode, sign_canonical
 from signing.errors import KeyStoreError
 
-__all__ = ["PURPOSES", "Ed25519Key", "KeyRing", "key_id_for", "write_private"]
+__all__ = ["KEY_LIST_TYPE", "PURPOSES", "Ed25519Key", "KeyRing", "key_id_for", "write_private"]
+
+KEY_LIST_TYPE = "trustseal.key-list/v1"
 
 PURPOSES = ("record", "receipt", "checkpoint")
 
@@ -118,6 +120,32 @@ class KeyRing:
             )
         out.sort(key=lambda k: not k["current"])
         return out
+
+    def signed_key_list(self, purpose: str) -> dict[str, object]:
+        """The keys of ``purpose`` as one statement, signed by each of them.
+
+        A client that pinned any one of these keys accepts the others through this list:
+        after a rotation, the retired key it pinned vouches for the new one, while a key
+        that no pinned key signed for stays unpinned. The signed bytes are the RFC 8785
+        canonical JSON of ``statement``."""
+        keys = sorted(
+            (
+                {"key_id": kid, "public_key": key.public_b64}
+                for kid, key in self._keys[purpose].items()
+            ),
+            key=lambda k: k["key_id"],
+        )
+        statement = {
+            "type": KEY_LIST_TYPE,
+            "purpose": purpose,
+            "current": self._current[purpose],
+            "keys": keys,
+        }
+        signatures = [
+            {"key_id": kid, "signature": sign_canonical(statement, key.signing_key)}
+            for kid, key in sorted(self._keys[purpose].items())
+        ]
+        return {"statement": statement, "signatures": signatures}
 
     def rotate(self, purpose: str) -> Ed25519Key:
         """Create a new signing key for ``purpose``; older keys keep verifying."""

@@ -56,3 +56,32 @@ def test_corrupt_key_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "record" / f"{kid}.key").write_bytes(b"short")
     with pytest.raises(KeyStoreError):
         KeyRing.open(tmp_path)
+
+
+def test_signed_key_list_lets_a_pinned_key_vouch_for_its_successor(tmp_path: Path) -> None:
+    from nacl.signing import VerifyKey
+
+    from signing.canonical import b64decode, verify_canonical
+    from signing.errors import VerificationError
+    from signing.keys import KEY_LIST_TYPE
+
+    ring = KeyRing.open(tmp_path)
+    pinned = ring.current("receipt")
+    ring.rotate("receipt")
+    listed = ring.signed_key_list("receipt")
+    statement = listed["statement"]
+    assert statement["type"] == KEY_LIST_TYPE and statement["purpose"] == "receipt"
+    assert statement["current"] == ring.current("receipt").key_id != pinned.key_id
+    assert {k["key_id"] for k in statement["keys"]} == set(ring.key_ids("receipt"))
+    by_signer = {s["key_id"]: s["signature"] for s in listed["signatures"]}
+    # the key a client pinned before the rotation signed the list naming the new key
+    verify_canonical(statement, by_signer[pinned.key_id], pinned.verify_key, code="x")
+    tampered = {
+        **statement,
+        "keys": [*statement["keys"], {"key_id": "f" * 16, "public_key": "A" * 43 + "="}],
+    }
+    with pytest.raises(VerificationError):
+        verify_canonical(tampered, by_signer[pinned.key_id], pinned.verify_key, code="x")
+    for key in statement["keys"]:
+        vk = VerifyKey(b64decode(key["public_key"]))
+        verify_canonical(statement, by_signer[key["key_id"]], vk, code="x")

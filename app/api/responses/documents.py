@@ -196,12 +196,44 @@ class C2paKeys(Document):
     certificate_chain: str = Field(description="the C2PA signing chain, PEM, leaf first")
 
 
+class ListedKey(Document):
+    key_id: str
+    public_key: str = Field(description="the raw 32-byte Ed25519 key, base64")
+
+
+class KeyListStatement(Document):
+    type: Literal["trustseal.key-list/v1"]
+    purpose: Literal["receipt", "checkpoint"]
+    current: str = Field(description="the key id that signs now")
+    keys: list[ListedKey] = Field(description="every key of the purpose, by key id")
+
+
+class KeySignature(Document):
+    key_id: str
+    signature: str = Field(description="Ed25519 over the statement's RFC 8785 JSON, base64")
+
+
+class SignedKeyList(Document):
+    """A purpose's keys, signed by each of them: a pinned key vouches for its successors."""
+
+    statement: KeyListStatement
+    signatures: list[KeySignature]
+
+
+class KeyLists(Document):
+    receipt: SignedKeyList
+    checkpoint: SignedKeyList
+
+
 class PublicKeys(Document):
     """Everything a verifier pins: check receipts, records and bundles against these."""
 
     records: list[PublicKey] = Field(description="keys of the service's signed records")
     receipts: list[PublicKey] = Field(description="keys of verdict receipts")
     checkpoints: list[PublicKey] = Field(description="keys of log checkpoints")
+    key_lists: KeyLists = Field(
+        description="the receipt and checkpoint keys as lists signed by each of their keys"
+    )
     log: LogKeys
     chain: ChainInfo | None = Field(description="null when the log is not anchored")
     publishers: list[PublisherKey] = Field(description="registered, unrevoked publishers")

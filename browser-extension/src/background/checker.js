@@ -45,12 +45,16 @@ async function askService(item, content, ctx) {
 }
 
 async function checkReceipt(doc, ctx) {
-  // (1) the cached keys; (2) on an unknown key id, the service's current keys once
+  // (1) the pinned keys; (2) on a key that is not pinned, the service's signed key list
+  // once, which adds the keys a pinned key vouches for (rotation)
   let keys = await ctx.keyStore.get(ctx.client);
   let result = await verifyReceipt(doc, keys, ctx.subtle);
   if (!result.ok && result.code === 'receipt.key.unknown') {
     keys = await ctx.keyStore.get(ctx.client, { refresh: true });
     result = await verifyReceipt(doc, keys, ctx.subtle);
+  }
+  if (!result.ok && result.code === 'receipt.key.unknown') {
+    return { ok: false, code: 'receipt.key.unpinned', message: 'receipt signed by a key this extension has not pinned' };
   }
   return result;
 }

@@ -1,5 +1,6 @@
 /** Options page: reads and writes the settings in chrome.storage.local. */
 
+import { createReceiptKeyStore } from '../background/receipt-keys.js';
 import { DEFAULT_SETTINGS, SETTINGS_KEY, withDefaults } from '../lib/settings.js';
 import { parseSelectorList, selectorIsValid } from '../lib/selectors.js';
 import { normalizeServiceUrl, normalizeSite } from '../lib/site.js';
@@ -114,6 +115,58 @@ async function testService() {
   }
 }
 
+const pins = createReceiptKeyStore(chrome.storage.local);
+
+async function currentServiceUrl() {
+  return withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]).serviceUrl;
+}
+
+async function showPins() {
+  const { source, keys } = await pins.describe(await currentServiceUrl());
+  $('pinSource').textContent = keys.length
+    ? `Pinned ${source === 'operator' ? 'by you' : 'on first use'}:`
+    : 'Nothing pinned yet: the first check pins the service\'s keys.';
+  $('pinList').replaceChildren(
+    ...keys.map(({ keyId, fingerprint }) => {
+      const li = document.createElement('li');
+      const id = document.createElement('code');
+      id.textContent = keyId;
+      const fp = document.createElement('span');
+      fp.className = 'fingerprint';
+      fp.textContent = ` SHA-256 ${fingerprint}`;
+      li.append(id, fp);
+      return li;
+    }),
+  );
+}
+
+$('pinKeys').addEventListener('click', async () => {
+  const keysById = {};
+  for (const line of $('pinInput').value.split('\n')) {
+    const [keyId, key, ...rest] = line.trim().split(/\s+/);
+    if (!keyId) continue;
+    if (!key || rest.length) {
+      say('pinStatus', `Not "key_id base64-key": ${line.trim()}`, true);
+      return;
+    }
+    keysById[keyId] = key;
+  }
+  try {
+    await pins.pin(await currentServiceUrl(), keysById);
+  } catch (error) {
+    say('pinStatus', error.message, true);
+    return;
+  }
+  $('pinInput').value = '';
+  say('pinStatus', 'Pinned. Verdicts are checked against these keys only.');
+  await showPins();
+});
+$('forgetPins').addEventListener('click', async () => {
+  await pins.forget(await currentServiceUrl());
+  say('pinStatus', 'Forgotten: the next check pins the service\'s keys again.');
+  await showPins();
+});
+
 $('settings').addEventListener('submit', save);
 $('addSite').addEventListener('click', addSite);
 $('siteInput').addEventListener('keydown', (event) => {
@@ -130,4 +183,4 @@ $('clearCache').addEventListener('click', async () => {
   const { removed } = await chrome.runtime.sendMessage({ type: 'clear-cache' });
   say('status', `Removed ${removed} cached answer${removed === 1 ? '' : 's'}.`);
 });
-load();
+load().then(showPins);

@@ -391,4 +391,55 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     await page.close();
     await worker.evaluate(async (settings) => chrome.storage.local.set({ settings }), before);
   });
+  it('pinned keys: a rotation is accepted through the signed key list, an unpinned key is an error', async () => {
+    const { ts, context, worker, proxy } = env;
+    const pinsOf = () =>
+      worker.evaluate(async (url) => (await chrome.storage.local.get(`pins|${url}`))[`pins|${url}`], env.proxy.url);
+    const before = await pinsOf();
+    assert.equal(before.source, 'first use', 'pinned by the first check');
+    const options = await context.newPage();
+    await options.goto(new URL('/options/options.html', worker.url()).href);
+    await options.locator('#pinList li').first().waitFor();
+    assert.match(await options.textContent('#pinList'), /SHA-256 ([0-9a-f]{4} ){15}[0-9a-f]{4}/);
+    await options.close();
+
+    // (1) the operator rotates the receipt key and restarts the service
+    await ts.stop();
+    await ts.rotateKey('receipt');
+    await ts.serve(ts.port);
+    await ts.signText(TEXTS.rotated);
+    const rekeyed = await ts.signText(TEXTS.rekeyed);
+    const page = await context.newPage();
+    await page.goto(`${env.site.origin}/ai.html`);
+    await settle(page, 2);
+    const addComment = (id, text) =>
+      page.evaluate(
+        ({ id, text }) => {
+          const p = document.createElement('p');
+          p.className = 'comment-body';
+          p.id = id;
+          p.textContent = text;
+          document.body.append(p);
+        },
+        { id, text },
+      );
+    await addComment('comment-rotated', TEXTS.rotated);
+    let states = await settle(page, 3);
+    assert.equal(states['comment-rotated'], 'verified', 'a receipt by the new key, vouched for by the pinned one');
+    const after = await pinsOf();
+    assert.equal(Object.keys(after.receipt).length, Object.keys(before.receipt).length + 1);
+
+    // (2) a hostile server signs with a key of its own, and publishes it
+    proxy.state.rekey = rekeyed.sha256;
+    await addComment('comment-rekeyed', TEXTS.rekeyed);
+    states = await settle(page, 4);
+    assert.equal(states['comment-rekeyed'], 'error');
+    assert.ok(proxy.state.rekeyed >= 1, 'the proxy did re-sign the verdict');
+    const pop = await openPopover(badge(page, '#comment-rekeyed'));
+    assert.equal(pop.fields.code, 'receipt.key.unpinned');
+    await page.screenshot({ path: join(OUTPUT, 'unpinned-key.png'), fullPage: true });
+    assert.deepEqual(Object.keys((await pinsOf()).receipt).sort(), Object.keys(after.receipt).sort(), 'nothing new pinned');
+    proxy.state.rekey = null;
+    await page.close();
+  });
 });

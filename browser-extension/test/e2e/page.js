@@ -7,6 +7,8 @@ export const TEXTS = {
   altered: 'Lovely light in the second photo. Which lens did you use?',
   late: 'Late comment, added after the page loaded.',
   note: "Editor's note: the signed photo above is unedited.",
+  rotated: 'Signed after the service rotated its receipt key.',
+  rekeyed: 'A comment whose verdict a hostile server re-signs with its own key.',
 };
 
 export const PUBLISHER = 'Ridge Gazette';

@@ -126,20 +126,32 @@ describe('checking an item', () => {
     assert.equal(client.calls[0][0], 'verifyBytes');
   });
 
-  it('refreshes the keys once for an unknown key id (rotation), not on every receipt', async () => {
+  it('a receipt by a key that is not pinned is an error, even when the service publishes it', async () => {
     const a = answers();
-    const stale = { receipts: [{ key_id: 'old0000000000000', alg: 'Ed25519', public_key: 'y+pQI9L6o1IWbvFYD6mV/nj0VUk/MJj6dTHrh0NDH14=' }] };
+    const pinned = { receipt: { old0000000000000: 'y+pQI9L6o1IWbvFYD6mV/nj0VUk/MJj6dTHrh0NDH14=' }, source: 'operator', at: 0 };
     let t = 1_000_000;
     const area = memoryArea();
-    const client = fakeService({ pool: [a.spam], keysDoc: a.keys });
-    await area.set({ [`keys|${client.baseUrl}`]: { receipts: stale.receipts, at: t } });
+    const client = fakeService({ pool: [a.spam], keysDoc: a.keys }); // no list signed by the pinned key
+    await area.set({ [`pins|${client.baseUrl}`]: pinned });
     const ctx = context(client, { area, now: () => t });
-    const early = await checkItem({ kind: 'text', text: a.spam_text }, ctx);
-    assert.equal(early.code, 'receipt.key.unknown', 'just fetched: no refresh yet');
-    t += 60_000;
-    const later = await checkItem({ kind: 'text', text: a.spam_text }, ctx);
-    assert.equal(later.receipt?.ok, true);
-    assert.equal(client.calls.filter((c) => c[0] === 'keys').length, 1);
+    const first = await checkItem({ kind: 'text', text: a.spam_text }, ctx);
+    assert.deepEqual([first.status, first.code], ['error', 'receipt.key.unpinned']);
+    t += 1_000;
+    const again = await checkItem({ kind: 'text', text: a.spam_text }, ctx);
+    assert.equal(again.code, 'receipt.key.unpinned');
+    assert.equal(client.calls.filter((c) => c[0] === 'keys').length, 1, 'one refresh per gap');
+    assert.deepEqual(Object.keys((await area.get(`pins|${client.baseUrl}`))[`pins|${client.baseUrl}`].receipt), ['old0000000000000']);
+  });
+
+  it('pins the service keys on first use', async () => {
+    const a = answers();
+    const area = memoryArea();
+    const client = fakeService({ pool: [a.spam], keysDoc: a.keys });
+    const outcome = await checkItem({ kind: 'text', text: a.spam_text }, context(client, { area }));
+    assert.equal(outcome.receipt?.ok, true);
+    const pins = (await area.get(`pins|${client.baseUrl}`))[`pins|${client.baseUrl}`];
+    assert.equal(pins.source, 'first use');
+    assert.deepEqual(Object.keys(pins.receipt), a.keys.receipts.map((k) => k.key_id));
   });
 });
 

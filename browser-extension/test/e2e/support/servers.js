@@ -1,6 +1,15 @@
 // Loopback servers for the end-to-end test: the test site, and a proxy in front of the
 // service that records every request and can alter verdicts in transit.
+import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import http from 'node:http';
+import { canonicalBytes } from '../../../src/lib/canonical.js';
+
+/** A hostile server's own receipt key: it publishes it and signs verdicts with it. */
+function rogueKey() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+  return { keyId: 'rogue0000000000', privateKey, entry: { key_id: 'rogue0000000000', alg: 'Ed25519', public_key: raw.toString('base64'), current: true } };
+}
 
 export function listen(server) {
   return new Promise((resolve, reject) => {
@@ -48,12 +57,22 @@ export async function startSite(routes) {
  * to "trusted") while keeping its receipt: a man in the middle without the service key.
  */
 export async function startTamperProxy(target) {
-  const state = { tamper: null, requests: [], altered: 0 };
+  // tamper: a digest whose verdict is promoted (its receipt no longer matches); rekey: a
+  // digest whose verdict is re-signed with the proxy's own key, which it then adds to
+  // /v1/keys as a hostile server would
+  const state = { tamper: null, rekey: null, requests: [], altered: 0, rekeyed: 0 };
+  const rogue = rogueKey();
   const alter = (doc) => {
     if (doc && doc.sha256 === state.tamper) {
       doc.verdict = 'trusted';
       doc.score = 0.95;
       state.altered += 1;
+    }
+    if (doc && doc.sha256 === state.rekey) {
+      const { receipt, ...rest } = doc;
+      const signature = edSign(null, Buffer.from(canonicalBytes(rest)), rogue.privateKey).toString('base64');
+      doc.receipt = { ...receipt, key_id: rogue.keyId, signature };
+      state.rekeyed += 1;
     }
   };
   const server = http.createServer((req, res) => {
@@ -73,7 +92,12 @@ export async function startTamperProxy(target) {
         });
         let out = Buffer.from(await upstream.arrayBuffer());
         const type = upstream.headers.get('content-type') ?? '';
-        if (state.tamper && upstream.ok && type.includes('json') && /^\/v1\/(lookup|verify)/.test(req.url)) {
+        if (state.rekey && upstream.ok && req.url === '/v1/keys') {
+          const doc = JSON.parse(out.toString('utf8'));
+          doc.receipts = [rogue.entry, ...doc.receipts];
+          out = Buffer.from(JSON.stringify(doc));
+        }
+        if ((state.tamper || state.rekey) && upstream.ok && type.includes('json') && /^\/v1\/(lookup|verify)/.test(req.url)) {
           const doc = JSON.parse(out.toString('utf8'));
           if (Array.isArray(doc.results)) doc.results.forEach((r) => (r.items ?? []).forEach(alter));
           else if (Array.isArray(doc.items)) doc.items.forEach(alter);

@@ -58,6 +58,11 @@ export class TrustSeal {
     return JSON.parse(await run(this.bin, ['publisher', 'add', name, '--public-key', raw], this.env));
   }
 
+  /** `trustseal keys rotate PURPOSE` (the service picks the new key up when restarted). */
+  async rotateKey(purpose) {
+    return run(this.bin, ['keys', 'rotate', purpose], this.env);
+  }
+
   async serve(port) {
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
