@@ -244,34 +244,25 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     assert.equal(await page.locator('trustseal-badge').count(), ITEMS + 1);
   });
 
-  it('respects <meta name="trustseal" content="off">', async () => {
-    const { context, worker, proxy } = env;
-    const mark = proxy.state.requests.length;
-    const page = await context.newPage();
-    const url = `${env.site.origin}/optout.html`;
-    await page.goto(url);
-    await page.waitForFunction(() => document.readyState === 'complete');
-    const toolbar = await waitForToolbar(worker, url, 'TrustSeal: this page opted out of checks');
-    assert.equal(toolbar.title, 'TrustSeal: this page opted out of checks');
-    assert.equal(await page.locator('trustseal-badge').count(), 0);
-    assert.equal(proxy.state.requests.length, mark, 'nothing was asked about an opted-out page');
-    await page.close();
-  });
-
-  it('respects <meta name="CR-allow-UI-injection" content="false">', async () => {
-    const { context, worker, proxy } = env;
-    const mark = proxy.state.requests.length;
-    const page = await context.newPage();
-    const url = `${env.site.origin}/cr-optout.html`;
-    await page.goto(url);
-    await page.waitForFunction(() => document.readyState === 'complete');
-    const toolbar = await waitForToolbar(worker, url, 'TrustSeal: this page opted out of checks');
-    assert.equal(toolbar.title, 'TrustSeal: this page opted out of checks');
-    assert.equal(await page.locator('trustseal-badge').count(), 0);
-    assert.equal(proxy.state.requests.length, mark, 'nothing was asked about an opted-out page');
-    await page.screenshot({ path: join(OUTPUT, 'cr-opt-out.png'), fullPage: true });
-    await page.close();
-  });
+  for (const [tag, path] of [
+    ['<meta name="trustseal" content="off">', 'optout.html'],
+    ['<meta name="CR-allow-UI-injection" content="false">', 'cr-optout.html'],
+  ]) {
+    it(`respects ${tag}`, async () => {
+      const { context, worker, proxy } = env;
+      const mark = proxy.state.requests.length;
+      const page = await context.newPage();
+      const url = `${env.site.origin}/${path}`;
+      await page.goto(url);
+      await page.waitForFunction(() => document.readyState === 'complete');
+      const toolbar = await waitForToolbar(worker, url, 'TrustSeal: this page opted out of checks');
+      assert.equal(toolbar.title, 'TrustSeal: this page opted out of checks');
+      assert.equal(await page.locator('trustseal-badge').count(), 0);
+      assert.equal(proxy.state.requests.length, mark, 'nothing was asked about an opted-out page');
+      await page.screenshot({ path: join(OUTPUT, `opt-out-${path.replace('.html', '')}.png`), fullPage: true });
+      await page.close();
+    });
+  }
 
   it('options page: tests the service and allows full analysis for a site', async () => {
     const { context, worker } = env;
