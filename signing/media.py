@@ -266,6 +266,20 @@ def _check_bmff(data: bytes, required: frozenset[bytes]) -> None:
         raise MalformedContent(f"ISO-BMFF file lacks {sorted(m.decode() for m in missing)} box")
 
 
+def _check_avif(data: bytes) -> None:
+    """An AVIF (HEIF) image: its ``ftyp`` and ``meta`` boxes, and the coded image, which is
+    in an ``mdat`` box or, for small images, in the ``idat`` box inside ``meta``. A copy cut
+    exactly at the end of ``meta`` keeps every box whole and loses only the picture."""
+    _check_bmff(data, frozenset({b"ftyp", b"meta"}))
+    top = {box: (start, end) for box, start, end in _boxes(data, 0, len(data))}
+    if b"mdat" in top:
+        return
+    start, end = top[b"meta"]
+    # meta is a full box: four bytes of version and flags before its children
+    if not any(box == b"idat" for box, _, _ in _boxes(data, start + 4, end)):
+        raise MalformedContent("AVIF file holds no image data (no mdat box, no idat in meta)")
+
+
 def _boxes(data: bytes, pos: int, limit: int) -> Iterator[tuple[bytes, int, int]]:
     """Yield (type, payload start, end) of the boxes in data[pos:limit]."""
     while pos < limit:
@@ -307,5 +321,5 @@ _FRAMING_WALKERS: dict[str, Callable[[bytes], None]] = {
     "image/gif": _walk_gif,
     "image/webp": lambda data: _walk_riff(data, b"WEBP"),
     "image/tiff": _walk_tiff,
-    "image/avif": lambda data: _check_bmff(data, frozenset({b"ftyp", b"meta"})),
+    "image/avif": _check_avif,
 }

@@ -182,3 +182,19 @@ def test_jpeg_check_at_reduced_scale_still_reads_every_scan(
     if size[0] * size[1] > 1000:
         with pytest.raises(MalformedContent, match="truncated"):
             check_structure(data[: len(data) * 3 // 4], "image/jpeg")
+
+
+def test_avif_cut_at_a_box_boundary_rejected() -> None:
+    """Regression (found by the prefix property above): a copy cut exactly after the meta
+    box keeps every box whole but holds no picture."""
+    data = SAMPLES["image/avif"]
+    end = 0
+    while end < len(data):
+        (size,) = struct.unpack(">I", data[end : end + 4])
+        if data[end + 4 : end + 8] == b"mdat":
+            break
+        end += size
+    assert 0 < end < len(data)
+    with pytest.raises(MalformedContent, match="no image data"):
+        check_structure(data[:end], "image/avif")
+    check_structure(data, "image/avif")
