@@ -24,9 +24,11 @@ __all__ = [
     "NO_AI_TRAINING",
     "TRAINING_MINING_LABELS",
     "Ingredient",
+    "assertions_of",
     "declared_source_type",
     "identities",
     "ingredients",
+    "status_codes",
     "training_mining",
     "training_mining_assertion",
 ]
@@ -45,7 +47,7 @@ def _base_label(assertion: dict[str, Any]) -> str:
     return str(assertion.get("label", "")).split("__")[0]
 
 
-def _assertions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def assertions_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in manifest.get("assertions") or () if isinstance(a, dict)]
 
 
@@ -58,7 +60,7 @@ def declared_source_type(manifest: dict[str, Any]) -> tuple[str | None, str | No
     C2PA's "empty" value declares nothing, and reads as no declaration.
     """
     declared: list[tuple[bool, str]] = []
-    for assertion in _assertions(manifest):
+    for assertion in assertions_of(manifest):
         if _base_label(assertion) not in ACTION_LABELS:
             continue
         for action in (assertion.get("data") or {}).get("actions") or ():
@@ -98,7 +100,7 @@ def identities(store: dict[str, Any], manifest: dict[str, Any]) -> list[dict[str
     too. Only the active manifest's assertions are read (c2pa validates those).
     """
     found: list[dict[str, Any]] = []
-    for assertion in _assertions(manifest):
+    for assertion in assertions_of(manifest):
         if _base_label(assertion) != IDENTITY_LABEL:
             continue
         raw = assertion.get("data")
@@ -136,7 +138,7 @@ def training_mining(manifest: dict[str, Any]) -> dict[str, str] | None:
     ...}`` as the assertion states each entry's ``use``; None without the assertion."""
     entries: dict[str, str] = {}
     seen = False
-    for assertion in _assertions(manifest):
+    for assertion in assertions_of(manifest):
         if _base_label(assertion) not in TRAINING_MINING_LABELS:
             continue
         seen = True
@@ -175,7 +177,7 @@ class Ingredient:
 _TRUSTED = "signingCredential.trusted"
 
 
-def _codes(statuses: Any) -> list[str]:
+def status_codes(statuses: Any) -> list[str]:
     return [str(s["code"]) for s in statuses or () if isinstance(s, dict) and "code" in s]
 
 
@@ -208,12 +210,17 @@ def ingredients(store: dict[str, Any], manifest: dict[str, Any]) -> tuple[Ingred
         own = manifests.get(label) if isinstance(label, str) else None
         # (1) what the signer recorded of the ingredient when it signed
         recorded = (item.get("validation_results") or {}).get("activeManifest") or {}
-        failures = _codes(recorded.get("failure")) + _codes(item.get("validation_status"))
-        successes = set(_codes(recorded.get("success")))
+        failures = status_codes(recorded.get("failure")) + status_codes(
+            item.get("validation_status")
+        )
+        successes = set(status_codes(recorded.get("success")))
         # (2) what c2pa found now, against this service's anchors, where it differs from
         # what the signer recorded
         delta = _delta_for(store, str(item.get("label", "")))
-        now_failed, now_succeeded = _codes(delta.get("failure")), _codes(delta.get("success"))
+        now_failed, now_succeeded = (
+            status_codes(delta.get("failure")),
+            status_codes(delta.get("success")),
+        )
         if _TRUSTED in now_succeeded:
             failures = [f for f in failures if f not in _UNTRUSTED]
         if set(now_failed) & _UNTRUSTED:

@@ -412,10 +412,12 @@ def evidence_from_store(store: dict[str, Any], *, anchored: bool) -> C2paEvidenc
     results = store.get("validation_results") or {}
     active = results.get("activeManifest") or {}
     if results:
-        failures = _codes(active.get("failure"))
+        failures = declared.status_codes(active.get("failure"))
     else:  # stores without validation_results only list failures
-        failures = _codes(store.get("validation_status"))
-    codes = _codes(active.get("success")) + _codes(active.get("informational"))
+        failures = declared.status_codes(store.get("validation_status"))
+    codes = declared.status_codes(active.get("success")) + declared.status_codes(
+        active.get("informational")
+    )
     state = store.get("validation_state")
     if state not in (C2paState.TRUSTED, C2paState.VALID, C2paState.INVALID):
         state = C2paState.INVALID  # an unknown verdict is never taken as success
@@ -442,10 +444,14 @@ def evidence_from_store(store: dict[str, Any], *, anchored: bool) -> C2paEvidenc
         signer_issuer=signature.get("issuer"),
         ingredient_failures=_ingredient_failures(manifest, results),
         claims=next(
-            (a.get("data") for a in _assertions(manifest) if a.get("label") == CLAIMS_LABEL),
+            (
+                a.get("data")
+                for a in declared.assertions_of(manifest)
+                if a.get("label") == CLAIMS_LABEL
+            ),
             None,
         ),
-        assertion_labels=tuple(str(a.get("label")) for a in _assertions(manifest)),
+        assertion_labels=tuple(str(a.get("label")) for a in declared.assertions_of(manifest)),
         digital_source_type=source_type,
         unrecognised_source_type=unrecognised,
         identities=tuple(identities) if identities is not None else None,
@@ -454,17 +460,9 @@ def evidence_from_store(store: dict[str, Any], *, anchored: bool) -> C2paEvidenc
     )
 
 
-def _codes(statuses: Any) -> list[str]:
-    return [s["code"] for s in statuses or () if isinstance(s, dict) and "code" in s]
-
-
-def _assertions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for a in manifest.get("assertions") or () if isinstance(a, dict)]
-
-
 def _actions(manifest: dict[str, Any]) -> tuple[str, ...]:
     names: list[str] = []
-    for assertion in _assertions(manifest):
+    for assertion in declared.assertions_of(manifest):
         if str(assertion.get("label", "")).split("__")[0] in ("c2pa.actions", "c2pa.actions.v2"):
             actions = (assertion.get("data") or {}).get("actions") or ()
             names += [a["action"] for a in actions if isinstance(a, dict) and "action" in a]
@@ -484,7 +482,7 @@ def _ingredient_failures(manifest: dict[str, Any], results: dict[str, Any]) -> t
     codes: list[str] = []
     for ingredient in manifest.get("ingredients") or ():
         recorded = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
-        codes += _codes(recorded.get("failure"))
+        codes += declared.status_codes(recorded.get("failure"))
     for delta in results.get("ingredientDeltas") or ():
-        codes += _codes((delta.get("validationDeltas") or {}).get("failure"))
+        codes += declared.status_codes((delta.get("validationDeltas") or {}).get("failure"))
     return tuple(dict.fromkeys(codes))

@@ -43,6 +43,7 @@ from signing.c2pa_media import (
     new_context,
 )
 from signing.c2pa_trust import C2paTrust, is_anchored
+from signing.canonical import b64decode
 from signing.codes import C2paState
 from signing.errors import KeyStoreError, MalformedContent, SigningError
 from signing.source_types import UNDECLARED, parse_source_type
@@ -199,11 +200,9 @@ def _verify_binding(text: str, binding: dict[str, Any]) -> None:
 
 
 def _b64(value: Any) -> bytes:
-    import base64
-
     if not isinstance(value, str):
         raise MalformedContent("the text manifest's data hash is not readable")
-    return base64.b64decode(value)
+    return b64decode(value, what="the text manifest's data hash")
 
 
 def read_text(text: str, trust: C2paTrust | bytes | None) -> C2paEvidence | None:

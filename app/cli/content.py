@@ -60,6 +60,8 @@ def sign(
 
     if (path is None) == (text is None):
         fail("give a PATH or --text, not both")
+    if c2pa and text is None:
+        fail("--c2pa embeds a manifest in a text: use it with --text (files carry C2PA as signed)")
     if text is not None and (source_type is not None or no_ai_training) and not c2pa:
         fail(
             "--source-type and --no-ai-training are declared in a C2PA manifest: sign a file, "

@@ -27,7 +27,7 @@ from signing.anchor import is_development_chain
 from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
 from signing.c2pa_media import C2paEvidence
 from signing.c2pa_proof import PROOF_LABEL, PROOF_MEDIA_TYPES
-from signing.c2pa_text import carries_manifest, read_text
+from signing.c2pa_text import read_text
 from signing.c2pa_trust import C2paTrust
 from signing.c2pa_workers import C2paWorkers, WorkerJob
 from signing.records import KeyOwner, verify_record
@@ -65,8 +65,6 @@ class C2paCollector:
 
     def text(self, text: str) -> C2paEvidence | None:
         """The embedded manifest of ``text`` validated, or None when it carries none."""
-        if not carries_manifest(text):
-            return None
         return read_text(text, self.trust)
 
 

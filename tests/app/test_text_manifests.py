@@ -95,3 +95,6 @@ def test_cli_signs_a_text_with_its_manifest(tmp_path: Path) -> None:
     proc = run(["sign", "--text", POST, "--source-type", "humanEdits"], data_dir)
     assert_one_line_error(proc)
     assert "--c2pa" in proc.stderr
+    proc = run(["sign", str(out), "--c2pa"], data_dir)  # a file: --c2pa is for texts
+    assert_one_line_error(proc)
+    assert "use it with --text" in proc.stderr
