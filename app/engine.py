@@ -15,7 +15,12 @@ from app.key_directory import KeyDirectory
 from app.observability import DEGRADED
 from app.publishing import SigningService, SignResult
 from app.settings import Settings
-from app.soft_binding import SoftBindingCollector, SoftBindingIndexer, SoftBindingResolver
+from app.soft_binding import (
+    BucketLookup,
+    SoftBindingCollector,
+    SoftBindingIndexer,
+    SoftBindingResolver,
+)
 from app.state.ratelimit import RateLimiter
 from app.state.redis_link import RedisLink
 from app.state.verdict_cache import VerdictCache
@@ -47,6 +52,8 @@ from signing.note import NoteSigner
 from signing.records import KeyOwner
 
 __all__ = ["SignResult", "TrustEngine"]
+
+BUCKET_ENTRIES = 512  # stored bindings listed per bucket of a private near-copy look-up
 
 
 class TrustEngine:
@@ -120,6 +127,7 @@ class TrustEngine:
             lambda: self.content.model_version,
             self.soft_index,
         )
+        self.buckets = BucketLookup(self.soft_index, self.verifier.verify_sha256, BUCKET_ENTRIES)
         self.signer = SigningService(
             settings,
             self.store,
@@ -254,3 +262,8 @@ class TrustEngine:
 
     def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         return self.verifier.lookup_prefix(prefix, limit)
+
+    def lookup_buckets(self, buckets: list[str]) -> dict[str, Any]:
+        """Stored soft bindings in each coarse bucket, and the originals' verdicts
+        (:class:`app.soft_binding.BucketLookup`)."""
+        return self.buckets.answer(buckets)

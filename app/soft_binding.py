@@ -10,6 +10,7 @@ compared word by word with the signed text (:mod:`signing.text_binding`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,13 @@ from app.store.soft_bindings import IndexedBinding, SoftBindingIndex
 from signing import fingerprints, text_binding
 from signing.errors import MalformedContent
 from signing.records import KeyOwner, verify_record
+from signing.soft_binding import BAND_BITS, bands
 
 __all__ = [
+    "BUCKET_BITS",
+    "BUCKET_FAMILIES",
     "FINGERPRINT_MEDIA_TYPES",
+    "BucketLookup",
     "SoftBindingCollector",
     "SoftBindingEvidence",
     "SoftBindingIndexer",
@@ -248,3 +253,86 @@ class SoftBindingResolver:
 def _match(sha256: str, distance: int) -> dict[str, Any]:
     # similarityScore: 100 for identical bindings, falling by the share of differing bits
     return {"manifestId": sha256, "similarityScore": round(100 * (1 - distance / 256))}
+
+
+# -- private look-ups by coarse bucket ----------------------------------------------
+
+#: The families a reader's client may ask by bucket: what it computes locally, the
+#: algorithm the index stores it under, and the distance within which it is a match.
+BUCKET_FAMILIES: dict[str, tuple[str, int]] = {
+    "image": (fingerprints.ALG, fingerprints.MAX_DISTANCE),
+    "text": (text_binding.NEAR_ALG, text_binding.MAX_DISTANCE),
+    "text-exact": (text_binding.EXACT_ALG, 0),
+}
+#: A bucket names one band of a 256-bit value and that band's leading BUCKET_BITS bits.
+BUCKET_BITS = 12
+_BUCKET = re.compile(r"^(image|text|text-exact):([0-9a-f])([0-9a-f]{3})$")
+_SPAN = 1 << (BAND_BITS - BUCKET_BITS)
+
+
+def parse_bucket(bucket: str) -> tuple[str, int, int]:
+    """``family:BKKK`` -> (family, band B, key KKK); ValueError when it is not one."""
+    m = _BUCKET.match(bucket)
+    if m is None:
+        raise ValueError(
+            f"a bucket is <family>:<band><key>, the family one of {sorted(BUCKET_FAMILIES)}, "
+            "the band one hex digit and the key three"
+        )
+    return m.group(1), int(m.group(2), 16), int(m.group(3), 16)
+
+
+def bucket_of(family: str, value: bytes, band: int) -> str:
+    """The bucket a client asks for ``value``'s band ``band`` (what the extension computes)."""
+    if family not in BUCKET_FAMILIES:
+        raise ValueError(f"unknown bucket family {family!r}")
+    key = bands(value)[band] >> (BAND_BITS - BUCKET_BITS)
+    return f"{family}:{band:x}{key:03x}"
+
+
+class BucketLookup:
+    """Answers a reader's coarse buckets with every stored binding inside them, so that
+    the client computes the distances and decides the match itself: the service learns
+    at most the buckets (among the client's decoys), never the fingerprint or the
+    content. Each original named comes with its signed verdict, and a text original with
+    its normalised text, so the client can list the changed words."""
+
+    def __init__(
+        self, index: SoftBindingIndex, verdict_of: Callable[[str], dict[str, Any]], limit: int
+    ):
+        self.index = index
+        self.verdict_of = verdict_of
+        self.limit = limit
+
+    def answer(self, buckets: Sequence[str]) -> dict[str, Any]:
+        results = []
+        texts: set[str] = set()
+        named: dict[str, None] = {}
+        for bucket in buckets:
+            family, band, key = parse_bucket(bucket)
+            alg, threshold = BUCKET_FAMILIES[family]
+            low = key * _SPAN
+            rows, truncated = self.index.in_bucket([alg], band, low, low + _SPAN - 1, self.limit)
+            for sha, _, _ in rows:
+                named.setdefault(sha, None)
+                if family == "text":
+                    texts.add(sha)
+            results.append(
+                {
+                    "bucket": bucket,
+                    "alg": alg,
+                    "threshold": threshold,
+                    "entries": [
+                        {"sha256": sha, "region": region, "value": value.hex()}
+                        for sha, region, value in rows
+                    ],
+                    "truncated": truncated,
+                }
+            )
+        originals_text = self.index.sources(text_binding.NEAR_ALG, sorted(texts))
+        originals = []
+        for sha in named:
+            original: dict[str, Any] = {"sha256": sha, "verdict": self.verdict_of(sha)}
+            if sha in originals_text:
+                original["text"] = originals_text[sha].decode("utf-8")
+            originals.append(original)
+        return {"results": results, "originals": originals}

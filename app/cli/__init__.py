@@ -20,6 +20,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(content.sign)
 app.command()(content.verify)
+app.command()(content.fingerprint)
 app.command()(batch.batch)
 app.command()(model.label)
 app.command()(model.train)

@@ -1,4 +1,5 @@
-"""'trustseal sign' and 'trustseal verify', including 'verify --receipt'."""
+"""'trustseal sign', 'trustseal verify' (including 'verify --receipt') and
+'trustseal fingerprint'."""
 
 from __future__ import annotations
 
@@ -211,3 +212,37 @@ def _print_verdict(name: str, doc: dict[str, Any]) -> None:
     )
     for reason in doc["reasons"]:
         out.print(f"  - {reason}", highlight=False, markup=False)
+
+
+def fingerprint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="images to fingerprint")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="a text to bind")] = None,
+) -> None:
+    """Print the soft bindings a copy is looked up by, one JSON line per item: an
+    image's full-frame fingerprint, a text's normalised binding and near signature, each
+    with the 16 coarse buckets of GET /v1/lookup/near. Nothing is sent anywhere."""
+    from app.soft_binding import bucket_of
+    from signing import fingerprints, text_binding
+    from signing.errors import MalformedContent
+
+    def binding(family: str, alg: str, value: bytes) -> dict[str, Any]:
+        buckets = [bucket_of(family, value, band) for band in range(16)]
+        return {"alg": alg, "value": value.hex(), "buckets": buckets}
+
+    if not paths and text is None:
+        fail("give one or more image PATHs or --text")
+    for p in paths or []:
+        try:
+            (full,) = fingerprints.query_hashes(read_file(p))
+        except MalformedContent as exc:
+            fail(f"{p}: {exc}")
+        print_json({"file": str(p), "image": binding("image", fingerprints.ALG, full.value)})
+    if text is not None:
+        exact = bytes.fromhex(text_binding.exact_binding(text))
+        near = text_binding.near_signature(text)
+        print_json(
+            {
+                "text-exact": binding("text-exact", text_binding.EXACT_ALG, exact),
+                "text": binding("text", text_binding.NEAR_ALG, near),
+            }
+        )

@@ -212,6 +212,26 @@ class SoftBindingIndex:
                 ).scalars()
             )
 
+    def in_bucket(
+        self, algs: Sequence[str], band: int, low: int, high: int, limit: int
+    ) -> tuple[list[tuple[str, str, bytes]], bool]:
+        """Stored bindings of ``algs`` whose band ``band`` lies in ``low..high`` (a coarse
+        bucket: the band's leading bits), as (sha256, region, value), in storage order,
+        at most ``limit``; and whether more were left out. One range scan of the band's
+        index."""
+        if not 0 <= band < BANDS:
+            raise ValueError(f"band {band} is not one of the {BANDS}")
+        column = SOFT_BINDINGS.c[f"b{band}"]
+        statement = (
+            select(SOFT_BINDINGS.c.sha256, SOFT_BINDINGS.c.region, SOFT_BINDINGS.c.value)
+            .where(column >= low, column <= high, SOFT_BINDINGS.c.alg.in_(list(algs)))
+            .order_by(SOFT_BINDINGS.c.id)
+            .limit(limit + 1)
+        )
+        with self.db.engine.connect() as conn:
+            rows = [(sha, region, bytes(value)) for sha, region, value in conn.execute(statement)]
+        return rows[:limit], len(rows) > limit
+
     def bindings_of(self, sha256: str) -> list[IndexedBinding]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(

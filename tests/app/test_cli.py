@@ -89,3 +89,26 @@ def test_apikey_lifecycle(tmp_path: Path) -> None:
     assert run(["apikey", "revoke", str(created["id"])], data_dir).returncode == 0
     assert '"revoked": true' in run(["apikey", "list"], data_dir).stdout
     assert_one_line_error(run(["apikey", "create", "x", "--scope", "root"], data_dir))
+
+
+def test_fingerprint_prints_the_bindings_a_copy_is_looked_up_by(tmp_path: Path) -> None:
+    from app.soft_binding import bucket_of
+    from signing import fingerprints, text_binding
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(media_factory.make_jpeg(320, 240))
+    proc = run(["fingerprint", str(photo), "--text", "A post  worth\nkeeping"], tmp_path / "data")
+    assert proc.returncode == 0, proc.stderr
+    image, text = (json.loads(line) for line in proc.stdout.splitlines())
+    value = fingerprints.query_hashes(photo.read_bytes())[0].value
+    assert image["file"] == str(photo)
+    assert image["image"]["alg"] == fingerprints.ALG
+    assert image["image"]["value"] == value.hex()
+    assert image["image"]["buckets"] == [bucket_of("image", value, b) for b in range(16)]
+    exact = text_binding.exact_binding("A post worth keeping")  # the normalised form's
+    assert text["text-exact"]["value"] == exact
+    assert text["text"]["value"] == text_binding.near_signature("A post worth keeping").hex()
+    assert not (tmp_path / "data").exists(), "nothing is stored, no keys are made"
+    (tmp_path / "notes.txt").write_text("not a picture")
+    assert_one_line_error(run(["fingerprint", str(tmp_path / "notes.txt")], tmp_path / "data"))
+    assert_one_line_error(run(["fingerprint"], tmp_path / "data"))

@@ -11,6 +11,7 @@ verifying). ``tests/app/test_response_models.py`` checks real documents against 
 
 from app.api.responses.base import Document
 from app.api.responses.documents import (
+    BucketLookupAnswer,
     ConsistencyProof,
     FeedbackLabel,
     Health,
@@ -29,6 +30,7 @@ from app.api.responses.documents import (
 from app.api.responses.verdict import Verdict
 
 __all__ = [
+    "BucketLookupAnswer",
     "ConsistencyProof",
     "Document",
     "FeedbackLabel",

@@ -159,6 +159,36 @@ class LookupBatch(Document):
     results: list[LookupResult]
 
 
+class BucketEntry(Document):
+    sha256: str = Field(description="the signed original's SHA-256")
+    region: str = Field(description="which region of the original (images) or 'text'")
+    value: str = Field(description="the stored 256-bit binding, hex")
+
+
+class BucketResult(Document):
+    bucket: str = Field(description="the bucket asked, family:<band><key>")
+    alg: str = Field(description="the soft-binding algorithm of the entries")
+    threshold: int = Field(description="the distance (bits) within which a value matches")
+    entries: list[BucketEntry] = Field(description="every stored binding in the bucket")
+    truncated: bool = Field(description="more bindings fell in the bucket than were listed")
+
+
+class BucketOriginal(Document):
+    sha256: str
+    verdict: Verdict = Field(description="the original's signed verdict (by digest)")
+    text: str | None = Field(
+        default=None, description="a text original's normalised text, for the changed words"
+    )
+
+
+class BucketLookupAnswer(Document):
+    """``GET /v1/lookup/near?bucket=…``: the stored soft bindings in each bucket and the
+    originals they belong to; the client computes the distances itself."""
+
+    results: list[BucketResult]
+    originals: list[BucketOriginal]
+
+
 # --- GET /v1/keys ---------------------------------------------------------------------
 
 

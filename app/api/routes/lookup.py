@@ -4,6 +4,11 @@ A reader's client sends only the first few hex digits of the digest it holds and
 matches the answer locally, so the server does not learn which item is being viewed.
 ``GET /v1/lookup?prefix=…&prefix=…`` answers many prefixes in one request, so that a
 client can send a page's real prefixes mixed with random decoys.
+
+``GET /v1/lookup/near?bucket=…`` does the same for copies whose bytes differ: the client
+computes a picture's fingerprint or a text's bindings itself and asks by coarse buckets
+(one band's leading 12 bits); the answer lists every stored binding in them, and the
+client computes the distances (:class:`app.soft_binding.BucketLookup`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pydantic import StringConstraints
 
 from app.api.bodies import JsonBytes
 from app.api.deps import EngineDep
-from app.api.responses import LookupBatch, LookupResult
+from app.api.responses import BucketLookupAnswer, LookupBatch, LookupResult
 from app.errors import InvalidInput
 
 router = APIRouter(tags=["lookup"])
@@ -26,6 +31,7 @@ MAX_BATCH_ITEMS = 64  # verdicts per prefix in a batch; a longer prefix narrows 
 # the default prefix lengths (TRUSTSEAL_LOOKUP_PREFIX_MIN/MAX); other settings are checked
 # at run time
 BATCH_PREFIX = r"^[0-9a-f]{4,6}$"
+BUCKET = r"^(image|text|text-exact):[0-9a-f]{4}$"
 
 
 # Documented, not validated: up to MAX_ITEMS verdict documents, each sent as the engine
@@ -68,6 +74,32 @@ async def lookup_many(
         return out
 
     return JsonBytes({"results": await run_in_threadpool(answer)})
+
+
+@router.get(
+    "/v1/lookup/near",
+    summary="Stored fingerprints and text bindings in coarse buckets (private near-copy look-ups)",
+    response_class=JsonBytes,
+    response_model=None,
+    responses={200: {"model": BucketLookupAnswer, "description": "one result per bucket"}},
+)
+async def lookup_near(
+    engine: EngineDep,
+    bucket: Annotated[
+        list[Annotated[str, StringConstraints(pattern=BUCKET)]],
+        Query(
+            min_length=1,
+            max_length=MAX_PREFIXES,
+            description=(
+                "family:<band><key> (repeat the parameter): family image, text or "
+                "text-exact, band one hex digit (which 16 bits of the 256-bit value), key "
+                "the band's leading 12 bits as three hex digits; real ones among decoys"
+            ),
+        ),
+    ],
+) -> JsonBytes:
+    buckets = list(dict.fromkeys(bucket))
+    return JsonBytes(await run_in_threadpool(engine.lookup_buckets, buckets))
 
 
 def _check_prefix(low: int, high: int, prefix: str) -> None:
