@@ -1,11 +1,16 @@
 /**
  * Checking one item: digest it, ask the service (privately by prefix, or with the
  * content when the user allowed full analysis for the site), check the answer's receipt.
- * Everything it talks to is injected, so tests run it against a real service or a fake.
+ * In private mode, content the service does not know byte for byte is then looked up by
+ * its soft bindings, computed here and asked by coarse bucket (lib/near-lookup.js): a
+ * re-encoded photo or a re-wrapped or edited post is answered `similar`, with the signed
+ * original's verdict. Everything it talks to is injected, so tests run it against a
+ * real service or a fake.
  */
 
 import { sha256Hex, sha256OfText } from '../lib/hash.js';
 import { lookupDigest } from '../lib/lookup.js';
+import { findImageOriginal, findTextOriginal } from '../lib/near-lookup.js';
 import { verifyReceipt } from '../lib/receipt.js';
 import { ServiceError } from './service-client.js';
 import { TTL_MS, cacheKey } from './verdict-cache.js';
@@ -41,7 +46,29 @@ async function askService(item, content, ctx) {
   // each prefix is its own request
   const ask = ctx.lookup ?? ((p) => client.lookup(p));
   const { doc, prefixes } = await lookupDigest(content.sha256, ask, settings.prefixLength);
-  return doc ? { status: 'verdict', doc, via: 'lookup', prefixes } : { status: 'unknown', via: 'lookup', prefixes };
+  if (doc) return { status: 'verdict', doc, via: 'lookup', prefixes };
+  if (settings.nearCopies) {
+    const near = await nearCopy(item, content, ctx);
+    if (near?.match) return { status: 'similar', doc: near.original?.verdict ?? null, match: near.match, via: 'lookup', prefixes, buckets: near.buckets };
+    if (near) return { status: 'unknown', via: 'lookup', prefixes, buckets: near.buckets };
+  }
+  return { status: 'unknown', via: 'lookup', prefixes };
+}
+
+/** The near-copy look-up of an item, or null when it has no soft binding here. */
+async function nearCopy(item, content, ctx) {
+  const { client, settings } = ctx;
+  const ask = ctx.nearLookup ?? ((bucket) => client.lookupNear([bucket]).then((a) => ({ ...a.results?.[0], originals: a.originals })));
+  if (item.kind === 'text') {
+    return findTextOriginal(item.text, ask, { bands: settings.textBands, subtle: ctx.subtle });
+  }
+  let value;
+  try {
+    value = await ctx.fingerprintImage(content.bytes, content.type);
+  } catch {
+    return null; // a format this browser does not decode has no fingerprint here
+  }
+  return findImageOriginal(value, ask, settings.imageBands);
 }
 
 async function checkReceipt(doc, ctx) {
@@ -86,8 +113,10 @@ export async function checkItem(item, ctx) {
     if (!cached) await ctx.cache.set(key, answer, TTL_MS.unknown);
     return { ...answer, sha256: content.sha256, cached };
   }
-  // The answer must be about this content, and signed by the service.
-  if (answer.doc?.sha256 !== content.sha256) {
+  // The answer must be about this content (a near copy's: about the original it
+  // resembles), and signed by the service.
+  const about = answer.status === 'similar' ? answer.match?.sha256 : content.sha256;
+  if (typeof about !== 'string' || answer.doc?.sha256 !== about) {
     if (cached) await ctx.cache.remove(key);
     return errorOutcome('answer.digest.mismatch', 'the service answered about other content', { via, sha256: content.sha256 });
   }
@@ -107,6 +136,7 @@ export async function checkItem(item, ctx) {
       sha256: content.sha256,
     });
   }
-  if (!cached) await ctx.cache.set(key, answer, TTL_MS.verdict);
+  // a near match depends on what is signed next, as an unknown item does
+  if (!cached) await ctx.cache.set(key, answer, answer.status === 'similar' ? TTL_MS.unknown : TTL_MS.verdict);
   return { ...answer, receipt, sha256: content.sha256, cached };
 }

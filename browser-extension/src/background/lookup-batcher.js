@@ -5,13 +5,21 @@
  * Instead of one `GET /v1/lookup/{prefix}` per item (whose set identifies the page), the
  * prefixes asked within WINDOW_MS go out together in one `GET /v1/lookup?prefix=…`,
  * mixed with random decoy prefixes of the same length and shuffled, so that every
- * request carries at least MIN_BATCH prefixes (rounded up to a power of two). The answers
+ * request carries at least MIN_BATCH prefixes and at least as many decoys as real ones
+ * (the size rounded up to a power of two, at most MAX_BATCH: so at most MAX_BATCH / 2
+ * real ones a request). The answers
  * are matched to the real prefixes here; the decoys' answers are dropped.
+ *
+ * The same batcher sends the coarse buckets of near-copy look-ups
+ * (`GET /v1/lookup/near?bucket=…`, `bucketBatcherOptions`): there a decoy takes the
+ * family (image, text, text-exact) of a real bucket of the same request, so the mix of
+ * families among the decoys is the real one's.
  */
 
 export const WINDOW_MS = 25;
 export const MIN_BATCH = 16;
 export const MAX_BATCH = 64; // the service's limit of prefixes per request
+export const MAX_REAL = MAX_BATCH / 2;
 
 function randomHex(length, random) {
   const bytes = new Uint8Array(Math.ceil(length / 2));
@@ -30,33 +38,58 @@ function shuffle(list, random) {
   return out;
 }
 
-/** How many prefixes a request with `real` real ones carries. */
+/** How many prefixes a request with `real` real ones (at most MAX_REAL) carries. */
 export function batchSize(real) {
   let size = MIN_BATCH;
-  while (size < real) size *= 2;
+  while (size < 2 * real) size *= 2;
   return Math.min(size, MAX_BATCH);
 }
 
+const prefixOptions = {
+  field: 'prefix',
+  groupOf: (prefix) => prefix.length,
+  decoy: (real, random) => randomHex(real[0].length, random),
+  missing: (prefix) => ({ prefix, items: null, truncated: false }),
+  shared: () => ({}),
+};
+
+/** Options of `createLookupBatcher` for near-copy buckets (`family:BKKK`). */
+export const bucketBatcherOptions = Object.freeze({
+  field: 'bucket',
+  groupOf: () => 'bucket',
+  decoy(real, random) {
+    const pick = new Uint32Array(1);
+    random(pick);
+    const family = real[pick[0] % real.length].split(':')[0];
+    return `${family}:${randomHex(4, random)}`;
+  },
+  missing: (bucket) => ({ bucket, entries: null, truncated: false }),
+  // every bucket's result carries the originals the whole answer lists
+  shared: (answer) => ({ originals: Array.isArray(answer?.originals) ? answer.originals : [] }),
+});
+
 /**
- * `fetchMany(prefixes)` resolves to the service's `{results: [{prefix, items, truncated}]}`.
+ * `fetchMany(keys)` resolves to the service's `{results: [{prefix, items, truncated}]}`.
  * Returns `lookup(prefix)`, resolving to the answer for that prefix (the shape of
  * `GET /v1/lookup/{prefix}`), and `stats`, what was sent (for tests and the options page).
+ * With `bucketBatcherOptions`, the keys are buckets and each answer is
+ * `{bucket, alg, threshold, entries, truncated, originals}`.
  */
 export function createLookupBatcher(
   fetchMany,
-  { windowMs = WINDOW_MS, random = (a) => crypto.getRandomValues(a), setTimer = setTimeout } = {},
+  { windowMs = WINDOW_MS, random = (a) => crypto.getRandomValues(a), setTimer = setTimeout, ...kind } = {},
 ) {
+  const { field, groupOf, decoy, missing, shared } = { ...prefixOptions, ...kind };
   let pending = new Map(); // prefix -> [{resolve, reject}]
   let timer = null;
   const stats = { requests: 0, real: 0, decoys: 0 };
 
   async function send(group) {
     const real = [...group.keys()];
-    const length = real[0].length;
     const want = batchSize(real.length);
     const decoys = new Set();
     while (real.length + decoys.size < want) {
-      const candidate = randomHex(length, random);
+      const candidate = decoy(real, random);
       if (!group.has(candidate)) decoys.add(candidate);
     }
     const prefixes = shuffle([...real, ...decoys], random);
@@ -65,11 +98,12 @@ export function createLookupBatcher(
     stats.decoys += decoys.size;
     try {
       const answer = await fetchMany(prefixes);
-      const results = new Map((Array.isArray(answer?.results) ? answer.results : []).map((r) => [r?.prefix, r]));
-      for (const [prefix, waiters] of group) {
-        const result = results.get(prefix);
+      const results = new Map((Array.isArray(answer?.results) ? answer.results : []).map((r) => [r?.[field], r]));
+      const common = shared(answer);
+      for (const [key, waiters] of group) {
+        const result = results.get(key);
         // a missing result fails the item's look-up like a malformed answer would
-        for (const w of waiters) w.resolve(result ?? { prefix, items: null, truncated: false });
+        for (const w of waiters) w.resolve({ ...(result ?? missing(key)), ...common });
       }
     } catch (error) {
       for (const waiters of group.values()) for (const w of waiters) w.reject(error);
@@ -80,29 +114,29 @@ export function createLookupBatcher(
     timer = null;
     const queued = pending;
     pending = new Map();
-    // one request per prefix length (decoys must look like the real ones), at most
-    // MAX_BATCH prefixes each
-    const byLength = new Map();
-    for (const [prefix, waiters] of queued) {
-      const groups = byLength.get(prefix.length) ?? [new Map()];
+    // one request per group (prefixes: per length, so decoys look like the real ones),
+    // at most MAX_REAL real keys each
+    const byGroup = new Map();
+    for (const [key, waiters] of queued) {
+      const groups = byGroup.get(groupOf(key)) ?? [new Map()];
       let group = groups[groups.length - 1];
-      if (group.size >= MAX_BATCH) {
+      if (group.size >= MAX_REAL) {
         group = new Map();
         groups.push(group);
       }
-      group.set(prefix, waiters);
-      byLength.set(prefix.length, groups);
+      group.set(key, waiters);
+      byGroup.set(groupOf(key), groups);
     }
-    for (const groups of byLength.values()) for (const group of groups) send(group);
+    for (const groups of byGroup.values()) for (const group of groups) send(group);
   }
 
   return {
     stats,
-    lookup(prefix) {
+    lookup(key) {
       return new Promise((resolve, reject) => {
-        const waiters = pending.get(prefix) ?? [];
+        const waiters = pending.get(key) ?? [];
         waiters.push({ resolve, reject });
-        pending.set(prefix, waiters);
+        pending.set(key, waiters);
         if (timer === null) timer = setTimer(flush, windowMs);
       });
     },

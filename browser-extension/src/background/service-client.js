@@ -65,6 +65,11 @@ export function createServiceClient({ baseUrl, apiKey = '', fetchImpl = globalTh
       const query = prefixes.map((p) => `prefix=${encodeURIComponent(p)}`).join('&');
       return request(`/v1/lookup?${query}`);
     },
+    /** GET /v1/lookup/near?bucket=…: stored soft bindings in coarse buckets, and their originals. */
+    lookupNear(buckets) {
+      const query = buckets.map((b) => `bucket=${encodeURIComponent(b)}`).join('&');
+      return request(`/v1/lookup/near?${query}`);
+    },
     /** GET /v1/keys: the public keys, receipts' among them. */
     keys() {
       return request('/v1/keys');

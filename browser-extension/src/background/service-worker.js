@@ -8,7 +8,8 @@ import { SETTINGS_KEY, withDefaults } from '../lib/settings.js';
 import { createLimiter } from '../lib/limiter.js';
 import { fullAnalysisFor, siteOf } from '../lib/site.js';
 import { checkItem } from './checker.js';
-import { createLookupBatcher } from './lookup-batcher.js';
+import { hashOfImage } from '../lib/fingerprint.js';
+import { bucketBatcherOptions, createLookupBatcher } from './lookup-batcher.js';
 import { fetchImageBytes } from './media.js';
 import { createReceiptKeyStore } from './receipt-keys.js';
 import { createServiceClient } from './service-client.js';
@@ -23,13 +24,19 @@ async function loadSettings() {
   return withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
 }
 
-// One batcher per service: look-ups from every tab within a few ms share a request.
+// One batcher per service and kind: look-ups from every tab within a few ms share a
+// request (digest prefixes; near-copy buckets).
 const batchers = new Map();
-function batcherFor(client) {
-  if (!batchers.has(client.baseUrl)) {
-    batchers.set(client.baseUrl, createLookupBatcher((prefixes) => client.lookupMany(prefixes)));
+function batcherFor(client, kind = 'prefix') {
+  const key = `${kind}|${client.baseUrl}`;
+  if (!batchers.has(key)) {
+    const batcher =
+      kind === 'prefix'
+        ? createLookupBatcher((prefixes) => client.lookupMany(prefixes))
+        : createLookupBatcher((buckets) => client.lookupNear(buckets), bucketBatcherOptions);
+    batchers.set(key, batcher);
   }
-  return batchers.get(client.baseUrl);
+  return batchers.get(key);
 }
 
 async function handleCheck(message, sender) {
@@ -42,6 +49,8 @@ async function handleCheck(message, sender) {
     full: fullAnalysisFor(settings, pageUrl),
     client,
     lookup: batcherFor(client).lookup,
+    nearLookup: batcherFor(client, 'bucket').lookup,
+    fingerprintImage: (bytes, type) => hashOfImage(bytes, type),
     cache,
     keyStore,
     fetchImage: (url) => fetchImageBytes(url),

@@ -4,7 +4,7 @@
  */
 
 import { DISCLOSURES, PRESENTATION, ariaLabel, disclosureOf, stateOf } from '../lib/badge-state.js';
-import { detailsOf } from '../lib/details.js';
+import { detailsOf, signedBy } from '../lib/details.js';
 import { BADGE_TAG } from '../lib/selectors.js';
 import { createIcon } from './icons.js';
 import { BADGE_CSS } from './styles.js';
@@ -98,6 +98,10 @@ export function createBadge(doc, kind) {
     button.setAttribute('aria-label', ariaLabel(state, kind));
     const summary = ariaLabel(state, kind).replace(/\. Show details$/, '');
     button.title = outcome?.status === 'error' && outcome.message ? `${summary}: ${outcome.message}` : summary;
+    if (state === 'similar' && outcome?.status === 'similar') {
+      const distance = outcome.match.reformatted ? 'reformatted' : `${outcome.match.distance} bits apart`;
+      button.title = `${summary}: resembles content signed by ${signedBy(outcome.doc)} (${distance})`;
+    }
     label.textContent = PRESENTATION[state].label;
     const disclosure = disclosureOf(outcome);
     const parts = [createIcon(doc, state), label];

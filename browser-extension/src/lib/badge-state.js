@@ -3,6 +3,8 @@
  *
  * An outcome (what the service worker answers a content script) is one of
  *   {status: 'verdict', doc, receipt: {ok: true, keyId}, via, prefixes?}
+ *   {status: 'similar', doc, match, receipt, via, buckets}  a near copy of a signed original:
+ *       doc is the original's verdict, match {kind, sha256, distance, threshold, changes?}
  *   {status: 'unknown', via: 'lookup', prefixes}      no item with this digest is known
  *   {status: 'error', code, message, via?}            no trustworthy answer
  * A verdict whose receipt did not verify is turned into an error by the service worker
@@ -53,6 +55,7 @@ export const STATE_COLORS = Object.freeze({
 export function stateOf(outcome) {
   if (!outcome) return 'checking';
   if (outcome.status === 'unknown') return 'unverified';
+  if (outcome.status === 'similar') return outcome.receipt?.ok === true ? 'similar' : 'error';
   if (outcome.status === 'verdict' && outcome.receipt?.ok === true) {
     const verdict = outcome.doc?.verdict;
     if (VERDICTS.includes(verdict)) return verdict;

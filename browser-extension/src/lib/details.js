@@ -11,6 +11,10 @@ function percent(probability) {
 
 function viaText(outcome) {
   if (outcome.via === 'full') return 'full analysis: the content was sent to the service';
+  const buckets = outcome.buckets?.length ?? 0;
+  if (buckets) {
+    return `privately: a digest prefix, then ${buckets} coarse bucket${buckets > 1 ? 's' : ''} of its soft bindings, among decoys; not the content`;
+  }
   const prefixes = outcome.prefixes ?? [];
   const longest = prefixes.length ? prefixes[prefixes.length - 1].length : null;
   return longest
@@ -131,6 +135,42 @@ function spamText(outcome) {
   return outcome.via === 'full' ? 'not analysed' : 'not analysed (private mode)';
 }
 
+/** Who signed a near copy's original, in a few words: the publisher, else the C2PA signer. */
+export function signedBy(doc) {
+  const record = doc?.provenance?.record;
+  if (record?.publisher) return record.publisher;
+  const signer = doc?.provenance?.c2pa?.signer;
+  if (signer) return signer;
+  if (record?.valid) return 'this service (no publisher named)';
+  return 'an unknown signer';
+}
+
+function distanceText(match) {
+  if (match.kind === 'text' && match.reformatted) return 'the same text, reformatted (normalised binding equal)';
+  const what = match.kind === 'image' ? 'fingerprint' : 'word-signature';
+  return `${match.distance} of 256 ${what} bits differ (a match is within ${match.threshold})`;
+}
+
+function similarDetails(outcome, state) {
+  const { doc, match } = outcome;
+  const rows = [{ field: 'resembles', label: 'Resembles', value: `content signed by ${signedBy(doc)}` }];
+  rows.push({ field: 'distance', label: 'Distance', value: distanceText(match) });
+  if (match.kind === 'text' && !match.reformatted) {
+    rows.push({ field: 'changes', label: 'Changed words', value: match.described ?? 'no change' });
+  }
+  rows.push({ field: 'original', label: 'Original', value: `${match.sha256.slice(0, 16)}…, ${doc.verdict}` });
+  rows.push({ field: 'signer', label: 'Signer', value: signerText(doc) });
+  rows.push({ field: 'publisher', label: 'Publisher', value: publisherText(doc) });
+  rows.push({ field: 'log', label: 'Log', value: logText(doc) });
+  rows.push({ field: 'checked', label: 'Checked', value: viaText(outcome) });
+  rows.push({ field: 'receipt', label: 'Receipt', value: `signature valid, service key ${outcome.receipt.keyId}` });
+  const reasons = [`Not the signed copy: it resembles ${match.kind === 'image' ? 'a picture' : 'a post'} signed by ${signedBy(doc)}.`];
+  for (const reason of Array.isArray(doc.reasons) ? doc.reasons : []) {
+    if (typeof reason === 'string') reasons.push(`The original: ${reason}`);
+  }
+  return { title: `${PRESENTATION.similar.label}: resembles content signed by ${signedBy(doc)}; not the signed copy`, state, rows, reasons };
+}
+
 /** {title, state, rows, reasons} for the popover of an outcome. */
 export function detailsOf(outcome, kind) {
   const state = stateOf(outcome);
@@ -154,6 +194,7 @@ export function detailsOf(outcome, kind) {
     reasons.push(`The service holds no record of this ${kind === 'image' ? 'image' : 'text'}.`);
     return { title, state, rows, reasons };
   }
+  if (outcome.status === 'similar') return similarDetails(outcome, state);
   const doc = outcome.doc;
   rows.push({ field: 'signer', label: 'Signer', value: signerText(doc) });
   c2paRows(outcome, rows);

@@ -23,7 +23,19 @@ export const DEFAULT_SETTINGS = Object.freeze({
   scanArticles: true,
   commentSelectors: Object.freeze([...DEFAULT_COMMENT_SELECTORS]),
   prefixLength: PREFIX_MIN,
+  // Private near-copy look-ups (re-encoded photos, re-wrapped or edited posts) for
+  // content whose digest the service does not know, and how many coarse buckets
+  // (bands of the fingerprint) each asks: more find more distant copies and tell the
+  // service more bits (README, "What the service learns").
+  nearCopies: true,
+  imageBands: 4,
+  textBands: 8,
 });
+
+function bands(value, fallback) {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : fallback;
+}
 
 function uniqueStrings(list, normalize) {
   if (!Array.isArray(list)) return null;
@@ -53,5 +65,8 @@ export function withDefaults(stored) {
       [...d.commentSelectors],
     prefixLength:
       Number.isInteger(prefix) && prefix >= PREFIX_MIN && prefix <= PREFIX_MAX ? prefix : d.prefixLength,
+    nearCopies: typeof s.nearCopies === 'boolean' ? s.nearCopies : d.nearCopies,
+    imageBands: bands(s.imageBands, d.imageBands),
+    textBands: bands(s.textBands, d.textBands),
   };
 }

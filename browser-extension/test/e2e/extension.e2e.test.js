@@ -1,11 +1,14 @@
+/* global createImageBitmap, OffscreenCanvas -- used inside page.evaluate, in the browser */
 // End to end: the built extension in Debian's Chromium (headless, --load-extension), a
 // test site on loopback, and a real TrustSeal service on its embedded defaults.
 //
-// Private mode can only find what the service already holds (signed items), so the
-// spam comment and the tampered image are "unverified" there: their digests are unknown.
+// Private mode can only find what the service already holds (signed items, and copies of
+// them by their soft bindings), so the spam comment is "unverified" there and the
+// tampered image, whose digest is unknown, is a "similar" copy of the signed photo.
 // Detecting them needs their content, which is sent only after the test enables full
 // analysis for the test site; then they must show "spam" and "tampered".
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  EDITED,
   PUBLISHER,
+  REWRAPPED,
   TEXTS,
   aiPage,
   articlePage,
   badgesSettled,
   crOptOutPage,
+  nearCopyPage,
   optOutPage,
   readBadgeStates,
   readErrorTitles,
@@ -36,6 +42,10 @@ const ITEMS = 8; // three images, the article, the editor's note, three comments
 const SETTLE_MS = 45_000;
 
 const env = {};
+// every request private mode may make: prefixes, coarse buckets, keys
+const LOOKUP_PATHS =
+  /^\/v1\/(lookup\?prefix=[0-9a-f]{4}(&prefix=[0-9a-f]{4})*|lookup\/near\?bucket=(image|text|text-exact)(:|%3A)[0-9a-f]{4}(&bucket=(image|text|text-exact)(:|%3A)[0-9a-f]{4})*|keys)$/;
+const bucketsOf = (path) => new URL(path, 'http://x').searchParams.getAll('bucket');
 
 const badge = (page, selector) => page.locator(`${selector} trustseal-badge`).first();
 const imageBadge = (page, id) => page.locator(`#${id} + trustseal-badge, picture:has(#${id}) + trustseal-badge`).first();
@@ -87,6 +97,7 @@ before(async () => {
   env.altered = await ts.signText(TEXTS.altered);
   await ts.addPublisher(PUBLISHER);
   env.note = await ts.signText(TEXTS.note, PUBLISHER); // a registered publisher: trusted
+  env.story = await ts.signText(TEXTS.story, PUBLISHER);
   // a picture signed as declared AI-generated, with a no-AI-training preference
   const aiSource = join(env.tmp, 'photo-c.jpg');
   copyFileSync(join(FIXTURES, 'photo-c.jpg'), aiSource);
@@ -99,8 +110,9 @@ before(async () => {
   // (2) the service, a proxy in front of it, and the site
   await ts.serve(await freePort());
   env.proxy = await startTamperProxy(ts.url);
-  env.site = await startSite({
+  env.routes = {
     '/': { type: 'text/html; charset=utf-8', body: articlePage() },
+    '/near.html': { type: 'text/html; charset=utf-8', body: nearCopyPage() },
     '/optout.html': { type: 'text/html; charset=utf-8', body: optOutPage() },
     '/cr-optout.html': { type: 'text/html; charset=utf-8', body: crOptOutPage() },
     '/ai.html': { type: 'text/html; charset=utf-8', body: aiPage() },
@@ -108,7 +120,8 @@ before(async () => {
     '/img/signed.jpg': { type: 'image/jpeg', body: signed },
     '/img/unsigned.jpg': { type: 'image/jpeg', body: readFileSync(join(FIXTURES, 'photo-b.jpg')) },
     '/img/tampered.jpg': { type: 'image/jpeg', body: tampered },
-  });
+  };
+  env.site = await startSite(env.routes);
   env.pageUrl = `${env.site.origin}/`;
 
   // (3) the browser with the extension, pointed at the proxy, private everywhere
@@ -143,7 +156,7 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     assert.deepEqual(states, {
       'img-signed': 'verified', // service record naming no publisher → valid signature, unknown signer
       'img-unsigned': 'unverified',
-      'img-tampered': 'unverified', // its bytes (and so its digest) are unknown to the service
+      'img-tampered': 'similar', // its digest is unknown, its fingerprint the signed photo's
       post: 'verified',
       'editor-note': 'trusted', // a record naming a registered publisher
       'comment-normal': 'verified',
@@ -152,13 +165,13 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     }, why);
     assert.ok(proxy.state.altered >= 1, 'the proxy did alter a verdict in transit');
 
-    // What went over the wire: batched GET look-ups by short prefix, padded with decoys,
-    // and the keys; nothing else.
+    // What went over the wire: batched GET look-ups by short prefix and by coarse
+    // bucket, padded with decoys, and the keys; nothing else.
     const sent = proxy.state.requests.slice(proxyMark);
     assert.ok(sent.length > 0);
     for (const request of sent) {
       assert.equal(request.method, 'GET', `${request.method} ${request.path}`);
-      assert.match(request.path, /^\/v1\/(lookup\?prefix=[0-9a-f]{4}(&prefix=[0-9a-f]{4})*|keys)$/, request.path);
+      assert.match(request.path, LOOKUP_PATHS, request.path);
       assert.equal(request.bytes, 0);
     }
     const lookups = sent.filter((r) => r.path.startsWith('/v1/lookup?'));
@@ -177,13 +190,103 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     assert.ok(routes.includes('GET /v1/lookup'), routes.join(', '));
     assert.ok(routes.includes('GET /v1/keys'), routes.join(', '));
     assert.ok(!routes.some((r) => r.includes('/v1/verify')), 'no POST /v1/verify in private mode');
-    assert.deepEqual([...new Set(routes)].sort(), ['GET /v1/keys', 'GET /v1/lookup']);
+    assert.deepEqual([...new Set(routes)].sort(), ['GET /v1/keys', 'GET /v1/lookup', 'GET /v1/lookup/near']);
 
     // The toolbar icon counts the page's items.
-    const toolbar = await waitForToolbar(env.worker, env.pageUrl, 'TrustSeal: 1 trusted, 3 verified, 3 unverified, 1 error');
+    const title = 'TrustSeal: 1 trusted, 3 verified, 1 similar, 2 unverified, 1 error';
+    const toolbar = await waitForToolbar(env.worker, env.pageUrl, title);
     assert.equal(toolbar.text, String(ITEMS));
-    assert.equal(toolbar.title, 'TrustSeal: 1 trusted, 3 verified, 3 unverified, 1 error');
+    assert.equal(toolbar.title, title);
     await page.screenshot({ path: join(OUTPUT, 'private-mode.png'), fullPage: true });
+  });
+
+  it('private mode: re-encoded, re-wrapped and edited copies are similar, by buckets alone', async (t) => {
+    const { context, ts, proxy } = env;
+    // (1) the test re-encodes and resizes the signed photo, as a CDN would: WebP at 60 %
+    const maker = await context.newPage();
+    await maker.goto(`${env.site.origin}/optout.html`);
+    const copy = await maker.evaluate(async () => {
+      const bitmap = await createImageBitmap(await (await fetch('/img/signed.jpg')).blob());
+      const canvas = new OffscreenCanvas(Math.round(bitmap.width * 0.6), Math.round(bitmap.height * 0.6));
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/webp', quality: 0.7 })).arrayBuffer());
+      let binary = '';
+      for (const b of bytes) binary += String.fromCharCode(b);
+      return btoa(binary);
+    });
+    await maker.close();
+    env.routes['/img/copy.webp'] = { type: 'image/webp', body: Buffer.from(copy, 'base64') };
+    const copyPath = join(env.tmp, 'copy.webp');
+    writeFileSync(copyPath, Buffer.from(copy, 'base64'));
+
+    const logMark = ts.logMark();
+    const proxyMark = proxy.state.requests.length;
+    const page = await context.newPage();
+    await page.goto(`${env.site.origin}/near.html`);
+    const states = await settle(page, 5);
+    assert.deepEqual(states, {
+      'img-copy': 'similar',
+      'img-ai': 'verified', // its exact bytes, found by digest prefix
+      'img-unsigned': 'unverified',
+      'story-rewrapped': 'similar',
+      'story-edited': 'similar',
+    }, `error badges: ${JSON.stringify(await page.evaluate(readErrorTitles))}`);
+
+    const pic = await openPopover(imageBadge(page, 'img-copy'));
+    assert.equal(pic.title, 'Similar: resembles content signed by this service (no publisher named); not the signed copy');
+    assert.equal(pic.fields.resembles, 'content signed by this service (no publisher named)');
+    const distance = Number.parseInt(pic.fields.distance, 10);
+    assert.match(pic.fields.distance, /^\d+ of 256 fingerprint bits differ \(a match is within 31\)$/);
+    assert.match(pic.fields.original, new RegExp(`^${env.signedImage.sha256.slice(0, 16)}…, verified$`));
+    assert.match(pic.fields.checked, /^privately: a digest prefix, then 4 coarse buckets of its soft bindings, among decoys; not the content$/);
+    await page.screenshot({ path: join(OUTPUT, 'near-copy-image-popover.png'), fullPage: true });
+    await page.keyboard.press('Escape');
+    // the service's fingerprint of the copy: it must never go over the wire
+    const [service] = JSON.parse(`[${execFileSync(ts.bin, ['fingerprint', copyPath], { encoding: 'utf8' }).trim()}]`);
+    t.diagnostic(`the re-encoded copy (WebP, 60 %) is ${distance} bits from the signed photo, as the extension computed it`);
+
+    const rewrapped = await openPopover(badge(page, '#story-rewrapped'));
+    assert.equal(rewrapped.fields.resembles, `content signed by ${PUBLISHER}`);
+    assert.equal(rewrapped.fields.distance, 'the same text, reformatted (normalised binding equal)');
+    assert.equal(rewrapped.fields.changes, undefined);
+    await page.keyboard.press('Escape');
+    const edited = await openPopover(badge(page, '#story-edited'));
+    assert.equal(edited.fields.resembles, `content signed by ${PUBLISHER}`);
+    assert.equal(edited.fields.changes, '"Saturday" became "Sunday"');
+    assert.match(edited.fields.distance, /^\d+ of 256 word-signature bits differ \(a match is within 31\)$/);
+    assert.ok(edited.reasons[0].startsWith(`Not the signed copy: it resembles a post signed by ${PUBLISHER}`), edited.reasons.join(' | '));
+    await page.screenshot({ path: join(OUTPUT, 'near-copy-text-popover.png'), fullPage: true });
+    await page.keyboard.press('Escape');
+    await page.screenshot({ path: join(OUTPUT, 'near-copies.png'), fullPage: true });
+
+    // What the service saw: prefixes and buckets among decoys, never a fingerprint or text
+    const sent = proxy.state.requests.slice(proxyMark);
+    for (const request of sent) assert.match(request.path, LOOKUP_PATHS, request.path);
+    const near = sent.filter((r) => r.path.startsWith('/v1/lookup/near?'));
+    const buckets = near.map((r) => bucketsOf(r.path));
+    for (const batch of buckets) assert.ok(batch.length >= 16 && (batch.length & (batch.length - 1)) === 0, `a batch of ${batch.length}`);
+    // the real buckets: the copy's 4 image ones (the unsigned picture's were asked, and
+    // cached, on the first page) and each story's text-exact one and 8 text ones, which
+    // the two stories, both near the original, partly share
+    const texts = [REWRAPPED, EDITED].flatMap((text) => {
+      const line = JSON.parse(execFileSync(ts.bin, ['fingerprint', '--text', text], { encoding: 'utf8' }));
+      return [line['text-exact'].buckets[0], ...line.text.buckets.slice(0, 8)];
+    });
+    const asked = buckets.flat();
+    for (const bucket of texts) assert.ok(asked.includes(bucket), `the real bucket ${bucket} was asked`);
+    assert.ok(asked.filter((b) => b.startsWith('image:')).length >= 4, asked.join(' '));
+    const real = new Set(texts).size + 4;
+    assert.equal(new Set(asked).size, asked.length, 'no bucket twice');
+    assert.ok(asked.length > real, `${asked.length} buckets in ${near.length} requests for ${real} real ones`);
+    t.diagnostic(`${near.length} near-copy request(s) carried ${asked.length} buckets for ${real} real ones (${asked.length - real} decoys)`);
+    const secrets = [service.image.value, REWRAPPED, EDITED, 'Saturday', 'Sunday'];
+    for (const request of sent) {
+      for (const secret of secrets) assert.ok(!decodeURIComponent(request.path).includes(secret), `${request.path} carries ${secret.slice(0, 20)}`);
+    }
+    const routes = new Set(ts.accessLog(logMark).map((e) => `${e.method} ${e.route}`));
+    assert.ok(routes.has('GET /v1/lookup/near'), [...routes].join(', '));
+    for (const route of routes) assert.ok(['GET /v1/lookup', 'GET /v1/lookup/near', 'GET /v1/keys'].includes(route), route);
+    await page.close();
   });
 
   it('private mode: the popover shows signer, publisher, log, anchor, spam and reasons', async () => {

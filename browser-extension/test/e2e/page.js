@@ -9,7 +9,12 @@ export const TEXTS = {
   note: "Editor's note: the signed photo above is unedited.",
   rotated: 'Signed after the service rotated its receipt key.',
   rekeyed: 'A comment whose verdict a hostile server re-signs with its own key.',
+  story: 'The ridge trail reopens on Saturday after the storm repairs, the park service said, with the upper car park closed until the spring.',
 };
+
+/** The story as a site re-wraps it (line breaks, a no-break space, an entity), and with one word changed. */
+export const REWRAPPED = TEXTS.story.replace(' after ', '\n    after ').replace('park service', 'park\u00a0service').replace(', with', ',&nbsp;with');
+export const EDITED = TEXTS.story.replace('Saturday', 'Sunday');
 
 export const PUBLISHER = 'Ridge Gazette';
 
@@ -77,6 +82,26 @@ export function aiPage() {
 <body><h1>A generated picture</h1>
 <img id="img-ai" src="/img/ai.jpg" width="280" height="175" alt="">
 <img id="img-signed" src="/img/signed.jpg" width="280" height="175" alt=""></body></html>`;
+}
+
+/**
+ * Copies of signed content as other sites carry them: the signed photo re-encoded and
+ * resized (by the test, in the browser), the story re-wrapped and with one word changed;
+ * beside them the picture declared AI-generated and an unsigned one.
+ */
+export function nearCopyPage() {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shared elsewhere — TrustSeal test page</title><style>${STYLE}</style></head>
+<body><h1>Shared elsewhere</h1>
+<p class="byline">Copies as an aggregator serves them</p>
+<section class="gallery">
+  <figure><img id="img-copy" src="/img/copy.webp" width="192" height="120" alt="Ridge at sunrise, re-encoded"><figcaption>The signed photo, re-encoded at 60 %</figcaption></figure>
+  <figure><img id="img-ai" src="/img/ai.jpg" width="280" height="175" alt="Generated ridge"><figcaption>Declared AI-generated</figcaption></figure>
+  <figure><img id="img-unsigned" src="/img/unsigned.jpg" width="280" height="175" alt="Ridge at dusk"><figcaption>No provenance</figcaption></figure>
+</section>
+<p data-trustseal id="story-rewrapped">${escape(REWRAPPED)}</p>
+<p data-trustseal id="story-edited">${escape(EDITED)}</p>
+</body></html>`;
 }
 
 /** In the page: each item's badge state, by the item's id. */

@@ -4,15 +4,37 @@ import { checkItem } from '../../src/background/checker.js';
 import { createReceiptKeyStore } from '../../src/background/receipt-keys.js';
 import { createServiceClient } from '../../src/background/service-client.js';
 import { createVerdictCache } from '../../src/background/verdict-cache.js';
+import { bucketOf, hexToBytes } from '../../src/lib/near-lookup.js';
 import { withDefaults } from '../../src/lib/settings.js';
+import { toHex } from '../../src/lib/hash.js';
+import { exactBinding, nearSignature, normalize } from '../../src/lib/text-binding.js';
 import { answers, memoryArea } from './helpers.js';
 
-/** A fake service with the client's interface, answering with real signed verdicts. */
-function fakeService({ pool, keysDoc, verifyDoc = null }) {
+const FAMILY_ALG = { image: 'org.trustseal.dct-regions.v1', text: 'org.trustseal.text-simhash.v1', 'text-exact': 'org.trustseal.text-nfkc.v1' };
+
+/**
+ * A fake service with the client's interface, answering with real signed verdicts.
+ * `near` holds stored soft bindings [{family, sha256, value (hex)}] and `originals` what
+ * the near look-up lists with them ({sha256: {verdict, text?}}).
+ */
+function fakeService({ pool, keysDoc, verifyDoc = null, near = [], originals = {} }) {
   const calls = [];
   return {
     calls,
     baseUrl: 'http://service.test',
+    async lookupNear(buckets) {
+      calls.push(['lookupNear', ...buckets]);
+      const results = buckets.map((bucket) => {
+        const [family, rest] = bucket.split(':');
+        const band = Number.parseInt(rest[0], 16);
+        const entries = near
+          .filter((e) => e.family === family && bucketOf(family, hexToBytes(e.value), band) === bucket)
+          .map((e) => ({ sha256: e.sha256, region: e.family === 'image' ? 'full' : 'text', value: e.value }));
+        return { bucket, alg: FAMILY_ALG[family], threshold: family === 'text-exact' ? 0 : 31, entries, truncated: false };
+      });
+      const named = new Set(results.flatMap((r) => r.entries.map((e) => e.sha256)));
+      return { results, originals: [...named].filter((sha) => originals[sha]).map((sha) => ({ sha256: sha, ...structuredClone(originals[sha]) })) };
+    },
     async lookup(prefix) {
       calls.push(['lookup', prefix]);
       return { prefix, items: pool.filter((d) => d.sha256.startsWith(prefix)), truncated: false };
@@ -40,9 +62,17 @@ function context(client, { full = false, area = memoryArea(), now = () => 1_000_
     cache: createVerdictCache(area, { now }),
     keyStore: createReceiptKeyStore(area, { now }),
     fetchImage: async () => ({ bytes: new TextEncoder().encode('not the signed image').buffer, type: 'image/jpeg' }),
+    // what the browser computes from the decoded pixels (lib/fingerprint.js); fixed here
+    fingerprintImage: async () => COPY_PRINT,
     area,
   };
 }
+
+// a copy's fingerprint, and the original's 5 bits away (in bands 3 and 9)
+const COPY_PRINT = hexToBytes('9c3a0f71e2b45d86a1c37e09f4d2b86150e9a3c7d18f246b0ac5e3917f4b2d68');
+const ORIGINAL_PRINT = Uint8Array.from(COPY_PRINT);
+ORIGINAL_PRINT[6] ^= 0b0000_0111;
+ORIGINAL_PRINT[18] ^= 0b1000_0001;
 
 describe('checking an item', () => {
   it('asks privately by prefix, matches locally and checks the receipt', async () => {
@@ -64,8 +94,71 @@ describe('checking an item', () => {
     const image = await checkItem({ kind: 'image', url: 'https://cdn.example/x.jpg' }, ctx);
     assert.equal(text.status, 'unknown');
     assert.equal(image.status, 'unknown');
-    assert.deepEqual(client.calls.map((c) => c[0]), ['lookup', 'lookup']);
-    for (const [, prefix] of client.calls) assert.match(prefix, /^[0-9a-f]{4}$/);
+    // a digest prefix, then coarse buckets: one text-exact and 8 text ones, 4 image ones
+    assert.deepEqual(client.calls.map((c) => [c[0], c.length - 1]), [['lookup', 1], ['lookupNear', 1], ...Array(8).fill(['lookupNear', 1]), ['lookup', 1], ...Array(4).fill(['lookupNear', 1])]);
+    for (const [kind, key] of client.calls) {
+      assert.match(key, kind === 'lookup' ? /^[0-9a-f]{4}$/ : /^(image|text|text-exact):[0-9a-f]{4}$/);
+    }
+    assert.deepEqual(text.buckets.length, 9);
+    assert.deepEqual(image.buckets.length, 4);
+  });
+
+  it('finds the signed original of a re-encoded image by its buckets, and says how far', async () => {
+    const a = answers();
+    const original = a.lookup.items[0];
+    const near = [{ family: 'image', sha256: original.sha256, value: toHex(ORIGINAL_PRINT) }];
+    const client = fakeService({ pool: [], keysDoc: a.keys, near, originals: { [original.sha256]: { verdict: original } } });
+    const outcome = await checkItem({ kind: 'image', url: 'https://cdn.example/copy.webp' }, context(client));
+    assert.equal(outcome.status, 'similar');
+    assert.equal(outcome.receipt.ok, true);
+    assert.deepEqual(outcome.match, { kind: 'image', sha256: original.sha256, distance: 5, threshold: 31 });
+    assert.equal(outcome.doc.sha256, original.sha256);
+    assert.notEqual(outcome.sha256, original.sha256, 'the copy keeps its own digest');
+    // bands 3 and 9 differ: buckets 0..3 asked, bands 0..2 hold the original
+    assert.deepEqual(outcome.buckets, [0, 1, 2, 3].map((b) => bucketOf('image', COPY_PRINT, b)));
+  });
+
+  it('a re-wrapped post is the same text; a post with one word changed lists it', async () => {
+    const a = answers();
+    const post = 'The council approved the new cycle lanes on Market Street tonight, after a long debate.';
+    const original = a.spam; // a real signed verdict stands in for the post's
+    const near = [
+      { family: 'text-exact', sha256: original.sha256, value: await exactBinding(post) },
+      { family: 'text', sha256: original.sha256, value: toHex(nearSignature(post)) },
+    ];
+    const originals = { [original.sha256]: { verdict: original, text: normalize(post) } };
+    const client = fakeService({ pool: [], keysDoc: a.keys, near, originals });
+    const rewrapped = await checkItem({ kind: 'text', text: post.replace(/ on /, '\n   on ').replace('debate.', 'debate.&nbsp;') }, context(client));
+    assert.equal(rewrapped.status, 'similar');
+    assert.deepEqual(rewrapped.match, { kind: 'text', sha256: original.sha256, distance: 0, threshold: 0, reformatted: true, changes: [] });
+    const edited = await checkItem({ kind: 'text', text: post.replace('approved', 'rejected') }, context(client));
+    assert.equal(edited.status, 'similar');
+    assert.equal(edited.match.reformatted, false);
+    assert.ok(edited.match.distance > 0 && edited.match.distance <= 31);
+    assert.deepEqual(edited.match.changes, [{ op: 'replace', before: 'approved', after: 'rejected' }]);
+    assert.equal(edited.match.described, '"approved" became "rejected"');
+    const other = await checkItem({ kind: 'text', text: 'A different post about the weather, which was fine all day.' }, context(client));
+    assert.equal(other.status, 'unknown');
+  });
+
+  it('a near answer that is forged, outside its bucket or about another original is an error', async () => {
+    const a = answers();
+    const original = a.lookup.items[0];
+    const forged = structuredClone(original);
+    forged.verdict = 'trusted';
+    const near = [{ family: 'image', sha256: original.sha256, value: toHex(ORIGINAL_PRINT) }];
+    const item = { kind: 'image', url: 'https://cdn.example/copy.webp' };
+    const bad = await checkItem(item, context(fakeService({ pool: [], keysDoc: a.keys, near, originals: { [original.sha256]: { verdict: forged } } })));
+    assert.deepEqual([bad.status, bad.code], ['error', 'receipt.signature.invalid']);
+    const elsewhere = await checkItem(item, context(fakeService({ pool: [], keysDoc: a.keys, near, originals: { [original.sha256]: { verdict: a.spam } } })));
+    assert.deepEqual([elsewhere.status, elsewhere.code], ['error', 'answer.digest.mismatch']);
+    const client = fakeService({ pool: [], keysDoc: a.keys });
+    client.lookupNear = async (buckets) => ({
+      results: buckets.map((bucket) => ({ bucket, entries: [{ sha256: original.sha256, region: 'full', value: toHex(COPY_PRINT.map((b) => b ^ 0xff)) }] })),
+      originals: [],
+    });
+    const outside = await checkItem(item, context(client));
+    assert.deepEqual([outside.status, outside.code], ['error', 'lookup.answer.wrong_bucket']);
   });
 
   it('caches answers: a second check asks nothing, and still checks the receipt', async () => {

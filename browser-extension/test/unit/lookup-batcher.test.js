@@ -48,16 +48,18 @@ describe('batched look-ups with decoys', () => {
     assert.deepEqual(batcher.stats, { requests: 1, real: 3, decoys: MIN_BATCH - 3 });
   });
 
-  it('rounds larger batches up to a power of two and splits at the service limit', async () => {
+  it('sends at least as many decoys as real prefixes, in powers of two, split at the service limit', async () => {
     assert.equal(batchSize(1), 16);
-    assert.equal(batchSize(17), 32);
-    assert.equal(batchSize(33), 64);
-    assert.equal(batchSize(200), MAX_BATCH);
+    assert.equal(batchSize(8), 16);
+    assert.equal(batchSize(9), 32);
+    assert.equal(batchSize(17), 64);
+    assert.equal(batchSize(32), MAX_BATCH);
     const service = fakeService();
     const batcher = createLookupBatcher((p) => service.fetchMany(p), { random });
     const many = Array.from({ length: 70 }, (_, i) => i.toString(16).padStart(4, '0'));
     await Promise.all(many.map((p) => batcher.lookup(p)));
-    assert.deepEqual(service.asked.map((s) => s.length), [64, 16]);
+    assert.deepEqual(service.asked.map((s) => s.length), [64, 64, 16]);
+    for (const sent of service.asked) assert.ok(sent.filter((p) => many.includes(p)).length <= sent.length / 2);
     assert.equal(new Set(service.asked.flat().filter((p) => many.includes(p))).size, 70);
   });
 
