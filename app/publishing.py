@@ -35,6 +35,20 @@ from signing.source_types import parse_source_type
 __all__ = ["SignResult", "SigningService"]
 
 
+def declared_claims(
+    source_type: str | None, training_mining: dict[str, str] | None
+) -> dict[str, Any]:
+    """What the C2PA manifest declares, repeated in the signed record's claims, so that a
+    verdict by digest alone (a private look-up, which has no manifest to read) can say it
+    too: ``digital_source_type`` (the IPTC URI) and ``training_mining`` (CAWG entries)."""
+    out: dict[str, Any] = {}
+    if source_type is not None:
+        out["digital_source_type"] = source_type
+    if training_mining:
+        out["training_mining"] = dict(training_mining)
+    return out
+
+
 @dataclass
 class SignResult:
     sha256: str
@@ -139,7 +153,7 @@ class SigningService:
                 signed.signature,
                 signed.media.manifest_store,
             )
-        record_claims = dict(claims or {})
+        record_claims = dict(claims or {}) | declared_claims(source_type, training_mining)
         if embedded or manifest is not None:
             record_claims["c2pa"] = "sidecar" if manifest is not None else "embedded"
         if embedded:
@@ -186,6 +200,9 @@ class SigningService:
                 raise InvalidInput(str(e)) from e
             text, visible = signed.text, signed.visible
             record_claims["c2pa"] = "embedded"
+            record_claims |= declared_claims(
+                parse_source_type(source_type).uri if source_type else None, training_mining
+            )
         data = text_bytes(text, self.settings.max_text_chars)
         result = self._record(data, TEXT_TYPE, publisher, record_claims)
         self.indexer.add_text(result.sha256, visible)

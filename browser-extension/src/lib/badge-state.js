@@ -118,13 +118,34 @@ export const DISCLOSURES = Object.freeze({
 });
 
 /**
- * What a verdict's C2PA manifest declares about AI: 'ai-generated', 'ai-composite' (the
+ * What the valid signed record of a verdict by digest (no manifest was read: a private
+ * look-up) repeats of its manifest's declarations, `{digital_source_type,
+ * training_mining}`, or null.
+ */
+export function recordDeclarations(doc) {
+  const record = doc?.provenance?.record;
+  const claims = record?.valid === true ? record.claims : null;
+  if (!claims || typeof claims !== 'object') return null;
+  const source = typeof claims.digital_source_type === 'string' ? claims.digital_source_type : null;
+  const training = claims.training_mining && typeof claims.training_mining === 'object' ? claims.training_mining : null;
+  return source || training ? { digital_source_type: source, training_mining: training } : null;
+}
+
+/**
+ * What a verdict's C2PA manifest declares about AI (or, for a verdict by digest, its
+ * signed record repeats): 'ai-generated', 'ai-composite' (the
  * content, or one of its ingredients, declares AI-generated parts) or null. Only for a
  * manifest that validated: a declaration of a broken manifest is no one's claim.
  */
 export function disclosureOf(outcome) {
   if (outcome?.status !== 'verdict' || outcome.receipt?.ok !== true) return null;
   const c2pa = outcome.doc?.provenance?.c2pa;
+  const declared = recordDeclarations(outcome.doc);
+  if (!c2pa && declared) {
+    if (AI_GENERATED.has(declared.digital_source_type)) return 'ai-generated';
+    if (AI_COMPOSITE.has(declared.digital_source_type)) return 'ai-composite';
+    return null;
+  }
   if (!c2pa || (c2pa.state !== 'Trusted' && c2pa.state !== 'Valid')) return null;
   if (AI_GENERATED.has(c2pa.digital_source_type)) return 'ai-generated';
   if (AI_COMPOSITE.has(c2pa.digital_source_type)) return 'ai-composite';

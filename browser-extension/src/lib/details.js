@@ -3,7 +3,7 @@
  * Each row is {field, label, value}; `field` is a stable name for styling and tests.
  */
 
-import { DISCLOSURES, PRESENTATION, disclosureOf, stateOf } from './badge-state.js';
+import { DISCLOSURES, PRESENTATION, disclosureOf, recordDeclarations, stateOf } from './badge-state.js';
 
 function percent(probability) {
   return `${(probability * 100).toFixed(1)}%`;
@@ -103,7 +103,21 @@ function trainingText(entries) {
     .join('; ');
 }
 
+/** A verdict by digest: the declarations its signed record repeats from the manifest. */
+function recordRows(outcome, rows) {
+  const declared = outcome.doc?.provenance?.c2pa ? null : recordDeclarations(outcome.doc);
+  if (!declared) return;
+  const disclosure = disclosureOf(outcome);
+  if (disclosure) rows.push({ field: 'ai', label: 'AI', value: `${DISCLOSURES[disclosure].text} (in the signed record)` });
+  if (declared.digital_source_type) {
+    rows.push({ field: 'source', label: 'Declared source', value: sourceText(declared.digital_source_type) });
+  }
+  const text = declared.training_mining ? trainingText(declared.training_mining) : '';
+  if (text) rows.push({ field: 'training', label: 'Training and mining', value: text });
+}
+
 function c2paRows(outcome, rows) {
+  recordRows(outcome, rows);
   const c2pa = outcome.doc?.provenance?.c2pa;
   if (!c2pa || (c2pa.state !== 'Trusted' && c2pa.state !== 'Valid')) return;
   const disclosure = disclosureOf(outcome);

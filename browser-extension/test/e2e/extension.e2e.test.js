@@ -144,7 +144,7 @@ after(async () => {
 });
 
 describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
-  it('private mode: badges from digest-prefix look-ups only', async (t) => {
+  it('private mode: badges from digest prefixes and coarse buckets only', async (t) => {
     const { page, ts, proxy } = env;
     const logMark = ts.logMark();
     const proxyMark = proxy.state.requests.length;
@@ -231,6 +231,14 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
       'story-rewrapped': 'similar',
       'story-edited': 'similar',
     }, `error badges: ${JSON.stringify(await page.evaluate(readErrorTitles))}`);
+
+    // the AI-declared picture, found by digest: its signed record repeats the declaration
+    const ai = imageBadge(page, 'img-ai');
+    assert.equal(await ai.getAttribute('data-ts-disclosure'), 'ai-generated');
+    const aiPop = await openPopover(ai);
+    assert.equal(aiPop.fields.ai, 'declared AI-generated (in the signed record)');
+    assert.equal(aiPop.fields.training, 'generative AI training: not allowed; AI training: not allowed');
+    await page.keyboard.press('Escape');
 
     const pic = await openPopover(imageBadge(page, 'img-copy'));
     assert.equal(pic.title, 'Similar: resembles content signed by this service (no publisher named); not the signed copy');
