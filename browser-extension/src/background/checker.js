@@ -11,6 +11,7 @@
 import { sha256Hex, sha256OfText } from '../lib/hash.js';
 import { lookupDigest } from '../lib/lookup.js';
 import { findImageOriginal, findTextOriginal } from '../lib/near-lookup.js';
+import { verifyCheckpoint } from '../lib/note.js';
 import { verifyReceipt } from '../lib/receipt.js';
 import { ServiceError } from './service-client.js';
 import { TTL_MS, cacheKey } from './verdict-cache.js';
@@ -87,6 +88,25 @@ async function checkReceipt(doc, ctx) {
 }
 
 /**
+ * The log checkpoint a verdict names, against the pinned checkpoint keys (a rotated key
+ * through the signed checkpoint key list, as for receipts). A verdict without one passes.
+ */
+async function checkCheckpoint(doc, ctx) {
+  const note = doc?.provenance?.log?.checkpoint;
+  if (note === null || note === undefined) return { ok: true };
+  let pinned = await ctx.keyStore.checkpoints(ctx.client);
+  if (!pinned.origin || pinned.keys.size === 0) {
+    return { ok: false, code: 'checkpoint.keys.unavailable', message: 'the service publishes no checkpoint key to pin' };
+  }
+  let result = await verifyCheckpoint(note, pinned, ctx.subtle);
+  if (!result.ok && result.code === 'checkpoint.key.unpinned') {
+    pinned = await ctx.keyStore.checkpoints(ctx.client, { refresh: true });
+    result = await verifyCheckpoint(note, pinned, ctx.subtle);
+  }
+  return result;
+}
+
+/**
  * Check `item` ({kind: 'image', url} or {kind: 'text', text}). `ctx` holds
  * {settings, full, client, cache, keyStore, fetchImage, subtle}. Resolves to an outcome
  * (see lib/badge-state.js); never rejects.
@@ -132,6 +152,19 @@ export async function checkItem(item, ctx) {
   if (!receipt.ok) {
     if (cached) await ctx.cache.remove(key);
     return errorOutcome(receipt.code, `the verdict's receipt does not verify: ${receipt.message}`, {
+      via,
+      sha256: content.sha256,
+    });
+  }
+  let checkpoint;
+  try {
+    checkpoint = await checkCheckpoint(answer.doc, ctx);
+  } catch (error) {
+    checkpoint = { ok: false, code: error.code ?? 'checkpoint.keys.unavailable', message: error.message };
+  }
+  if (!checkpoint.ok) {
+    if (cached) await ctx.cache.remove(key);
+    return errorOutcome(checkpoint.code, `the verdict's log checkpoint does not verify: ${checkpoint.message}`, {
       via,
       sha256: content.sha256,
     });

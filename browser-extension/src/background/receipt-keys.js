@@ -1,17 +1,21 @@
 /**
- * The receipt keys the extension trusts, pinned per service URL in a storage area.
+ * The receipt and checkpoint keys the extension trusts, pinned per service URL in a
+ * storage area.
  *
  * Pins are set by the operator (options page) or on first use: the first `GET /v1/keys`
- * of a service pins the receipt keys it publishes (trust on first use; the options page
- * shows their fingerprints). After that the service's answer alone never adds a key. A
- * receipt naming a key that is not pinned makes one refresh, at most once per
- * REFRESH_GAP_MS: the service's signed key list (`key_lists.receipt`) is accepted only
- * when a pinned key signed it, and then its keys are pinned too (rotation). A key that no
- * pinned key vouches for stays unpinned, and its receipts show as errors.
+ * of a service pins the receipt keys and the log's checkpoint keys (with the log's
+ * origin) it publishes (trust on first use; the options page shows their fingerprints).
+ * After that the service's answer alone never adds a key. A receipt or checkpoint naming
+ * a key that is not pinned makes one refresh, at most once per REFRESH_GAP_MS: the
+ * service's signed key list of that purpose (`key_lists.receipt`,
+ * `key_lists.checkpoint`) is accepted only when a pinned key of the purpose signed it,
+ * and then its keys are pinned too (rotation). A key that no pinned key vouches for
+ * stays unpinned, and what it signs shows as an error.
  */
 
 import { decodeBase64 } from '../lib/base64.js';
 import { canonicalBytes } from '../lib/canonical.js';
+import { keyHash } from '../lib/note.js';
 import { ALG, ReceiptKeyError, receiptKeys } from '../lib/receipt.js';
 
 export const REFRESH_GAP_MS = 30 * 1000;
@@ -19,10 +23,10 @@ export const KEY_LIST_TYPE = 'trustseal.key-list/v1';
 
 export const pinsKey = (baseUrl) => `pins|${baseUrl}`;
 
-/** The pins of a stored record as a Map key_id → raw key. */
-function pinnedMap(record) {
+/** The pins of a stored record, of `purpose`, as a Map key_id → raw key. */
+function pinnedMap(record, purpose = 'receipt') {
   const keys = new Map();
-  for (const [keyId, b64] of Object.entries(record?.receipt ?? {})) {
+  for (const [keyId, b64] of Object.entries(record?.[purpose] ?? {})) {
     try {
       const raw = decodeBase64(b64);
       if (raw.length === 32) keys.set(keyId, raw);
@@ -44,9 +48,9 @@ export async function fingerprint(raw, subtle = globalThis.crypto.subtle) {
  * The keys of `signedList` ({statement, signatures}) if a key in `pinned` signed it over
  * the statement's canonical JSON; otherwise null.
  */
-export async function endorsedKeys(signedList, pinned, subtle = globalThis.crypto.subtle) {
+export async function endorsedKeys(signedList, pinned, subtle = globalThis.crypto.subtle, purpose = 'receipt') {
   const statement = signedList?.statement;
-  if (statement?.type !== KEY_LIST_TYPE || statement.purpose !== 'receipt' || !Array.isArray(statement.keys)) {
+  if (statement?.type !== KEY_LIST_TYPE || statement.purpose !== purpose || !Array.isArray(statement.keys)) {
     return null;
   }
   const body = canonicalBytes(statement);
@@ -71,19 +75,66 @@ export async function endorsedKeys(signedList, pinned, subtle = globalThis.crypt
 }
 
 const toB64 = (raw) => btoa(String.fromCharCode(...raw));
+const asRecord = (keys) => Object.fromEntries([...keys].map(([id, raw]) => [id, toB64(raw)]));
+
+/** The checkpoint keys of a `GET /v1/keys` document: {origin, keys} (keys may be empty). */
+export function checkpointKeys(keysDoc) {
+  const keys = new Map();
+  for (const entry of Array.isArray(keysDoc?.checkpoints) ? keysDoc.checkpoints : []) {
+    if (entry?.alg !== ALG || typeof entry.key_id !== 'string') continue;
+    try {
+      const raw = decodeBase64(entry.public_key);
+      if (raw.length === 32) keys.set(entry.key_id, raw);
+    } catch {
+      // an undecodable key is no key
+    }
+  }
+  const origin = typeof keysDoc?.log?.origin === 'string' ? keysDoc.log.origin : null;
+  return { origin, keys: origin ? keys : new Map() };
+}
+
+/**
+ * A C2SP verifier key (`origin+keyhash+base64(0x01 || key)`, as `GET /v1/keys` lists it
+ * under log.verifiers) as {origin, keyId, raw}; throws ReceiptKeyError otherwise.
+ */
+export function parseVerifierKey(vkey) {
+  const parts = String(vkey).trim().split('+');
+  const raw = parts.length === 3 && /^[0-9a-f]{8}$/.test(parts[1]) ? safeDecode(parts[2]) : null;
+  if (!raw || raw.length !== 33 || raw[0] !== 0x01) {
+    throw new ReceiptKeyError(`not a checkpoint verifier key (origin+hash+key): ${String(vkey).slice(0, 60)}`);
+  }
+  return { origin: parts[0], keyId: parts[1], raw: raw.subarray(1) };
+}
+
+function safeDecode(b64) {
+  try {
+    return decodeBase64(b64);
+  } catch {
+    return null;
+  }
+}
 
 export function createReceiptKeyStore(area, { now = () => Date.now(), subtle = globalThis.crypto.subtle } = {}) {
   const inflight = new Map();
   const lastRefresh = new Map();
 
-  async function save(baseUrl, keys, source) {
-    const record = { receipt: Object.fromEntries([...keys].map(([id, raw]) => [id, toB64(raw)])), source, at: now() };
-    await area.set({ [pinsKey(baseUrl)]: record });
+  async function load(baseUrl) {
+    return (await area.get(pinsKey(baseUrl)))[pinsKey(baseUrl)] ?? null;
   }
 
-  async function once(baseUrl, job) {
-    if (!inflight.has(baseUrl)) inflight.set(baseUrl, job().finally(() => inflight.delete(baseUrl)));
-    return inflight.get(baseUrl);
+  async function save(baseUrl, record, source) {
+    await area.set({ [pinsKey(baseUrl)]: { ...record, source, at: now() } });
+  }
+
+  async function once(key, job) {
+    if (!inflight.has(key)) inflight.set(key, job().finally(() => inflight.delete(key)));
+    return inflight.get(key);
+  }
+
+  /** The checkpoint part of a record from a keys document (pinned on first use). */
+  function checkpointPart(keysDoc) {
+    const { origin, keys } = checkpointKeys(keysDoc);
+    return keys.size ? { checkpoint: asRecord(keys), origin } : {};
   }
 
   return {
@@ -93,48 +144,106 @@ export function createReceiptKeyStore(area, { now = () => Date.now(), subtle = g
      * keys a pinned key vouches for.
      */
     async get(client, { refresh = false } = {}) {
-      const stored = (await area.get(pinsKey(client.baseUrl)))[pinsKey(client.baseUrl)];
+      const stored = await load(client.baseUrl);
       let pinned = pinnedMap(stored);
       if (pinned.size === 0) {
-        return once(client.baseUrl, async () => {
-          const keys = receiptKeys(await client.keys()); // throws for a document without keys
-          await save(client.baseUrl, keys, 'first use');
+        return once(`receipt|${client.baseUrl}`, async () => {
+          const doc = await client.keys();
+          const keys = receiptKeys(doc); // throws for a document without keys
+          await save(client.baseUrl, { receipt: asRecord(keys), ...checkpointPart(doc) }, 'first use');
           return keys;
         });
       }
-      const last = lastRefresh.get(client.baseUrl) ?? -Infinity;
+      const last = lastRefresh.get(`receipt|${client.baseUrl}`) ?? -Infinity;
       if (refresh && now() - last >= REFRESH_GAP_MS) {
-        lastRefresh.set(client.baseUrl, now());
-        pinned = await once(client.baseUrl, async () => {
+        lastRefresh.set(`receipt|${client.baseUrl}`, now());
+        pinned = await once(`receipt|${client.baseUrl}`, async () => {
           const doc = await client.keys();
           const endorsed = await endorsedKeys(doc?.key_lists?.receipt, pinned, subtle);
           if (!endorsed) return pinned;
           const merged = new Map([...pinned, ...endorsed]);
-          await save(client.baseUrl, merged, stored?.source ?? 'first use');
+          const current = await load(client.baseUrl);
+          await save(client.baseUrl, { ...current, receipt: asRecord(merged) }, stored?.source ?? 'first use');
           return merged;
         });
       }
       return pinned;
     },
 
-    /** What the options page shows: each pinned key's id and fingerprint, and how pinned. */
-    async describe(baseUrl) {
-      const stored = (await area.get(pinsKey(baseUrl)))[pinsKey(baseUrl)];
-      const keys = [];
-      for (const [keyId, raw] of pinnedMap(stored)) keys.push({ keyId, fingerprint: await fingerprint(raw, subtle) });
-      return { source: stored?.source ?? null, keys };
+    /**
+     * The pinned checkpoint keys, {origin, keys: Map key_id → raw}. Without any (pins
+     * made before checkpoints were pinned, or an operator's receipt keys alone), the
+     * service's are pinned now (first use). With `refresh`, the signed checkpoint key
+     * list may add keys a pinned checkpoint key vouches for.
+     */
+    async checkpoints(client, { refresh = false } = {}) {
+      const stored = await load(client.baseUrl);
+      const pinned = { origin: stored?.origin ?? null, keys: pinnedMap(stored, 'checkpoint') };
+      if (pinned.keys.size === 0 || !pinned.origin) {
+        return once(`checkpoint|${client.baseUrl}`, async () => {
+          const doc = await client.keys();
+          const found = checkpointKeys(doc);
+          if (found.keys.size) {
+            const current = await load(client.baseUrl);
+            await save(client.baseUrl, { ...current, ...checkpointPart(doc) }, current?.source ?? 'first use');
+          }
+          return found;
+        });
+      }
+      const last = lastRefresh.get(`checkpoint|${client.baseUrl}`) ?? -Infinity;
+      if (refresh && now() - last >= REFRESH_GAP_MS) {
+        lastRefresh.set(`checkpoint|${client.baseUrl}`, now());
+        return once(`checkpoint|${client.baseUrl}`, async () => {
+          const doc = await client.keys();
+          const endorsed = await endorsedKeys(doc?.key_lists?.checkpoint, pinned.keys, subtle, 'checkpoint');
+          if (!endorsed) return pinned;
+          const merged = new Map([...pinned.keys, ...endorsed]);
+          const current = await load(client.baseUrl);
+          await save(client.baseUrl, { ...current, checkpoint: asRecord(merged) }, current?.source ?? 'first use');
+          return { origin: pinned.origin, keys: merged };
+        });
+      }
+      return pinned;
     },
 
-    /** Pin exactly these keys (the operator's: base64 raw Ed25519 keys by key id). */
-    async pin(baseUrl, keysById) {
+    /** What the options page shows: each pinned key's purpose, id and fingerprint, and how pinned. */
+    async describe(baseUrl) {
+      const stored = await load(baseUrl);
+      const keys = [];
+      for (const purpose of ['receipt', 'checkpoint']) {
+        for (const [keyId, raw] of pinnedMap(stored, purpose)) {
+          keys.push({ purpose, keyId, fingerprint: await fingerprint(raw, subtle) });
+        }
+      }
+      return { source: stored?.source ?? null, origin: stored?.origin ?? null, keys };
+    },
+
+    /**
+     * Pin exactly these keys (the operator's): receipt keys as base64 raw Ed25519 keys by
+     * key id, and optionally checkpoint keys as C2SP verifier keys (`origin+hash+key`,
+     * one log). Without checkpoint keys, the service's are pinned on first use.
+     */
+    async pin(baseUrl, keysById, verifierKeys = []) {
       const keys = new Map();
       for (const [keyId, b64] of Object.entries(keysById)) {
-        const raw = decodeBase64(b64);
-        if (raw.length !== 32) throw new ReceiptKeyError(`key ${keyId} is not a 32-byte Ed25519 key`);
+        const raw = safeDecode(b64);
+        if (!raw || raw.length !== 32) throw new ReceiptKeyError(`key ${keyId} is not a 32-byte Ed25519 key`);
         keys.set(keyId, raw);
       }
       if (keys.size === 0) throw new ReceiptKeyError('no key to pin');
-      await save(baseUrl, keys, 'operator');
+      const checkpoints = new Map();
+      let origin = null;
+      for (const vkey of verifierKeys) {
+        const parsed = parseVerifierKey(vkey);
+        if ((await keyHash(parsed.origin, parsed.raw, subtle)) !== parsed.keyId) {
+          throw new ReceiptKeyError(`the verifier key's hash does not match its key: ${String(vkey).slice(0, 60)}`);
+        }
+        if (origin !== null && parsed.origin !== origin) throw new ReceiptKeyError('checkpoint keys of two logs');
+        origin = parsed.origin;
+        checkpoints.set(parsed.keyId, parsed.raw);
+      }
+      const record = { receipt: asRecord(keys), ...(checkpoints.size ? { checkpoint: asRecord(checkpoints), origin } : {}) };
+      await save(baseUrl, record, 'operator');
     },
 
     /** Forget the pins: the next check pins on first use again. */

@@ -122,19 +122,23 @@ async function currentServiceUrl() {
 }
 
 async function showPins() {
-  const { source, keys } = await pins.describe(await currentServiceUrl());
+  const { source, origin, keys } = await pins.describe(await currentServiceUrl());
   $('pinSource').textContent = keys.length
-    ? `Pinned ${source === 'operator' ? 'by you' : 'on first use'}:`
+    ? `Pinned ${source === 'operator' ? 'by you' : 'on first use'}${origin ? ` (log ${origin})` : ''}:`
     : 'Nothing pinned yet: the first check pins the service\'s keys.';
   $('pinList').replaceChildren(
-    ...keys.map(({ keyId, fingerprint }) => {
+    ...keys.map(({ purpose, keyId, fingerprint }) => {
       const li = document.createElement('li');
+      li.dataset.purpose = purpose;
+      const kind = document.createElement('span');
+      kind.className = 'purpose';
+      kind.textContent = `${purpose} `;
       const id = document.createElement('code');
       id.textContent = keyId;
       const fp = document.createElement('span');
       fp.className = 'fingerprint';
       fp.textContent = ` SHA-256 ${fingerprint}`;
-      li.append(id, fp);
+      li.append(kind, id, fp);
       return li;
     }),
   );
@@ -142,17 +146,22 @@ async function showPins() {
 
 $('pinKeys').addEventListener('click', async () => {
   const keysById = {};
+  const verifierKeys = [];
   for (const line of $('pinInput').value.split('\n')) {
     const [keyId, key, ...rest] = line.trim().split(/\s+/);
     if (!keyId) continue;
+    if (!key && keyId.split('+').length === 3) {
+      verifierKeys.push(keyId); // a checkpoint verifier key
+      continue;
+    }
     if (!key || rest.length) {
-      say('pinStatus', `Not "key_id base64-key": ${line.trim()}`, true);
+      say('pinStatus', `Not "key_id base64-key" nor "origin+hash+key": ${line.trim()}`, true);
       return;
     }
     keysById[keyId] = key;
   }
   try {
-    await pins.pin(await currentServiceUrl(), keysById);
+    await pins.pin(await currentServiceUrl(), keysById, verifierKeys);
   } catch (error) {
     say('pinStatus', error.message, true);
     return;

@@ -493,7 +493,7 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     await page.close();
     await worker.evaluate(async (settings) => chrome.storage.local.set({ settings }), before);
   });
-  it('pinned keys: a rotation is accepted through the signed key list, an unpinned key is an error', async () => {
+  it('pinned keys: rotated receipt and checkpoint keys come through the signed key lists, an unpinned key is an error', async () => {
     const { ts, context, worker, proxy } = env;
     const pinsOf = () =>
       worker.evaluate(async (url) => (await chrome.storage.local.get(`pins|${url}`))[`pins|${url}`], env.proxy.url);
@@ -503,14 +503,23 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
     await options.goto(new URL('/options/options.html', worker.url()).href);
     await options.locator('#pinList li').first().waitFor();
     assert.match(await options.textContent('#pinList'), /SHA-256 ([0-9a-f]{4} ){15}[0-9a-f]{4}/);
+    const purposes = await options.locator('#pinList li').evaluateAll((lis) => lis.map((li) => li.dataset.purpose));
+    assert.deepEqual(purposes, ['receipt', 'checkpoint']);
     await options.close();
 
-    // (1) the operator rotates the receipt key and restarts the service
+    const treeSize = async () => Number((await (await fetch(`${ts.url}/v1/log/checkpoint`)).text()).split('\n')[1]);
+    const sizeBefore = await treeSize();
+
+    // (1) the operator rotates the receipt and checkpoint keys and restarts the service
     await ts.stop();
     await ts.rotateKey('receipt');
+    await ts.rotateKey('checkpoint');
     await ts.serve(ts.port);
     await ts.signText(TEXTS.rotated);
     const rekeyed = await ts.signText(TEXTS.rekeyed);
+    // the log worker signs a checkpoint with the new key that includes both
+    for (let i = 0; i < 100 && (await treeSize()) < sizeBefore + 2; i += 1) await sleep(100);
+    assert.ok((await treeSize()) >= sizeBefore + 2, 'the new entries were checkpointed');
     const page = await context.newPage();
     await page.goto(`${env.site.origin}/ai.html`);
     await settle(page, 2);
@@ -527,9 +536,12 @@ describe('TrustSeal extension in Chromium', { concurrency: false }, () => {
       );
     await addComment('comment-rotated', TEXTS.rotated);
     let states = await settle(page, 3);
-    assert.equal(states['comment-rotated'], 'verified', 'a receipt by the new key, vouched for by the pinned one');
+    assert.equal(states['comment-rotated'], 'verified', 'a receipt and a checkpoint by the new keys, vouched for by the pinned ones');
     const after = await pinsOf();
     assert.equal(Object.keys(after.receipt).length, Object.keys(before.receipt).length + 1);
+    assert.equal(Object.keys(after.checkpoint).length, Object.keys(before.checkpoint).length + 1);
+    assert.match((await openPopover(badge(page, '#comment-rotated'))).fields.log, /^entry \d+ of a checkpoint of \d+, inclusion verified$/);
+    await page.keyboard.press('Escape');
 
     // (2) a hostile server signs with a key of its own, and publishes it
     proxy.state.rekey = rekeyed.sha256;
