@@ -21,6 +21,8 @@ import { ALG, ReceiptKeyError, receiptKeys } from '../lib/receipt.js';
 export const REFRESH_GAP_MS = 30 * 1000;
 export const KEY_LIST_TYPE = 'trustseal.key-list/v1';
 
+export const VERIFIER_KEY = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/;
+
 export const pinsKey = (baseUrl) => `pins|${baseUrl}`;
 
 /** The pins of a stored record, of `purpose`, as a Map key_id → raw key. */
@@ -98,12 +100,13 @@ export function checkpointKeys(keysDoc) {
  * under log.verifiers) as {origin, keyId, raw}; throws ReceiptKeyError otherwise.
  */
 export function parseVerifierKey(vkey) {
-  const parts = String(vkey).trim().split('+');
-  const raw = parts.length === 3 && /^[0-9a-f]{8}$/.test(parts[1]) ? safeDecode(parts[2]) : null;
+  // the key's base64 may hold "+" itself: the name and the hash are the first two parts
+  const m = VERIFIER_KEY.exec(String(vkey).trim());
+  const raw = m ? safeDecode(m[3]) : null;
   if (!raw || raw.length !== 33 || raw[0] !== 0x01) {
     throw new ReceiptKeyError(`not a checkpoint verifier key (origin+hash+key): ${String(vkey).slice(0, 60)}`);
   }
-  return { origin: parts[0], keyId: parts[1], raw: raw.subarray(1) };
+  return { origin: m[1], keyId: m[2], raw: raw.subarray(1) };
 }
 
 function safeDecode(b64) {

@@ -1,6 +1,6 @@
 /** Options page: reads and writes the settings in chrome.storage.local. */
 
-import { createReceiptKeyStore } from '../background/receipt-keys.js';
+import { VERIFIER_KEY, createReceiptKeyStore } from '../background/receipt-keys.js';
 import { DEFAULT_SETTINGS, SETTINGS_KEY, withDefaults } from '../lib/settings.js';
 import { parseSelectorList, selectorIsValid } from '../lib/selectors.js';
 import { normalizeServiceUrl, normalizeSite } from '../lib/site.js';
@@ -150,7 +150,7 @@ $('pinKeys').addEventListener('click', async () => {
   for (const line of $('pinInput').value.split('\n')) {
     const [keyId, key, ...rest] = line.trim().split(/\s+/);
     if (!keyId) continue;
-    if (!key && keyId.split('+').length === 3) {
+    if (!key && VERIFIER_KEY.test(keyId)) {
       verifierKeys.push(keyId); // a checkpoint verifier key
       continue;
     }

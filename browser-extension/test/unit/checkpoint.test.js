@@ -39,6 +39,11 @@ describe('log checkpoints against pinned keys', () => {
     assert.equal(vkey.origin, ORIGIN);
     assert.deepEqual([...vkey.raw], [...pinned.keys.get(a.keys.checkpoints[0].key_id)]);
     assert.equal(await keyHash(ORIGIN, vkey.raw, subtle), vkey.keyId);
+    // the key's base64 may itself hold "+"
+    const plus = b64(Buffer.from([1, ...Array(32).fill(0xfb)]));
+    assert.ok(plus.includes('+'));
+    assert.deepEqual([...parseVerifierKey(`${ORIGIN}+0a1b2c3d+${plus}`).raw], Array(32).fill(0xfb));
+    assert.throws(() => parseVerifierKey(`${ORIGIN}+0a1b2c3d`), /not a checkpoint verifier key/);
   });
 
   it('refuses an altered, foreign, unpinned or malformed checkpoint, each with its code', async () => {
