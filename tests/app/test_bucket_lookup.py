@@ -14,8 +14,8 @@ from signing import fingerprints, text_binding
 from signing.pinning import receipt_keys_from_document
 from signing.receipts import verify_receipt
 from signing.soft_binding import hamming
-from tests.app.test_response_models import answer, problem
-from tests.app.test_soft_binding import encode, photo
+from tests.support.documents import answer, problem
+from tests.support.pictures import encode, photo
 
 POST = (
     "The council approved the new cycle lanes on Market Street tonight, with work "
