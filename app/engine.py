@@ -8,12 +8,15 @@ It holds no business logic: signing lives in :mod:`app.publishing`, verification
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from app.akismet import AkismetDoor
 from app.anchoring import Anchorer
 from app.key_directory import KeyDirectory
 from app.observability import DEGRADED
 from app.publishing import SigningService, SignResult
+from app.review import ReviewQueue
 from app.settings import Settings
 from app.soft_binding import (
     BucketLookup,
@@ -27,6 +30,7 @@ from app.state.verdict_cache import VerdictCache
 from app.store import Database, Publisher, Store
 from app.store.log import TransparencyLog
 from app.store.soft_bindings import SoftBindingIndex
+from app.store.tables import Label
 from app.verdict.collectors import (
     AttachedProofCollector,
     C2paCollector,
@@ -52,6 +56,8 @@ from signing.note import NoteSigner
 from signing.records import KeyOwner
 
 __all__ = ["SignResult", "TrustEngine"]
+
+_log = logging.getLogger("trustseal.engine")
 
 BUCKET_ENTRIES = 512  # stored bindings listed per bucket of a private near-copy look-up
 
@@ -128,6 +134,13 @@ class TrustEngine:
             self.soft_index,
         )
         self.buckets = BucketLookup(self.soft_index, self.verifier.verify_sha256, BUCKET_ENTRIES)
+        learn = lambda text, label, key_id: self.learn_label(text, label, api_key_id=key_id)[1]  # noqa: E731
+        self.reviews = ReviewQueue(self.store, learn)
+        self.akismet = AkismetDoor(
+            self.store,
+            lambda text, item_id=None: self.verify_text(text, item_id=item_id, source="akismet"),
+            learn,
+        )
         self.signer = SigningService(
             settings,
             self.store,
@@ -249,10 +262,24 @@ class TrustEngine:
     def verify_bytes(
         self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
     ) -> dict[str, Any]:
-        return self.verifier.verify_bytes(data, sidecar=sidecar, digest=digest)
+        doc = self.verifier.verify_bytes(data, sidecar=sidecar, digest=digest)
+        self._review(doc, source="verify", content=data)
+        return doc
 
-    def verify_text(self, text: str, *, item_id: str | None = None) -> dict[str, Any]:
-        return self.verifier.verify_text(text, item_id=item_id)
+    def verify_text(
+        self, text: str, *, item_id: str | None = None, source: str = "verify"
+    ) -> dict[str, Any]:
+        """A text's verdict; a flagged one joins the moderators' review queue."""
+        doc = self.verifier.verify_text(text, item_id=item_id)
+        self._review(doc, source=source, text=text)
+        return doc
+
+    def _review(self, doc: dict[str, Any], **kept: Any) -> None:
+        """A flagged verdict joins the review queue; the answer never waits on it failing."""
+        try:
+            self.reviews.consider(doc, **kept)
+        except Exception:
+            _log.exception("verdict for %s not added to the review queue", doc.get("sha256"))
 
     def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         return self.verifier.verify_text_batch(items)
@@ -262,6 +289,20 @@ class TrustEngine:
 
     def lookup_prefix(self, prefix: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         return self.verifier.lookup_prefix(prefix, limit)
+
+    def learn_label(
+        self, text: str, label: str, *, item_id: str | None = None, api_key_id: int | None = None
+    ) -> tuple[Label, str]:
+        """Store a moderator's label and refit the site head before answering, so that
+        the next verdict uses it; returns the label and the model version answering now.
+        A refit that fails leaves the label stored (the next one, or a restart, refits)."""
+        row = self.store.add_label(text=text, label=label, item_id=item_id, api_key_id=api_key_id)
+        try:
+            version = self.content.adaptation.refit(after_label_id=row.id).model_version
+        except Exception:
+            _log.exception("label %s stored, but the site head could not be refitted", row.id)
+            version = self.content.model_version
+        return row, version
 
     def lookup_buckets(self, buckets: list[str]) -> dict[str, Any]:
         """Stored soft bindings in each coarse bucket, and the originals' verdicts

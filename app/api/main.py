@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app import observability
-from app.api import hot, openapi, problems
+from app.api import console, hot, openapi, problems
 from app.api.deps import ClientLimit
 from app.api.limits import BodySizeLimit
 from app.api.routes import (
+    akismet,
     feedback,
     health,
     items,
@@ -83,10 +84,11 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app, settings)
-    for module in (verify, items, log, lookup, soft_binding):
+    for module in (verify, items, log, lookup, soft_binding, akismet):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)
+    console.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
     app.add_middleware(
         RequestDeadlines,

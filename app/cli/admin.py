@@ -22,7 +22,7 @@ keys_app = typer.Typer(help="The service's own signing keys.", no_args_is_help=T
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Argument(help="a label for the key")],
-    scope: Annotated[list[str], typer.Option("--scope", help="sign, moderate or admin")],
+    scope: Annotated[list[str], typer.Option("--scope", help="sign, moderate, akismet or admin")],
     publisher: Annotated[str | None, typer.Option(help="publisher the key signs for")] = None,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.store import labels, publishers, records
+from app.store import comments, labels, publishers, records, reviews
 from app.store.database import Database
 from app.store.publishers import SCOPES, NewApiKey, parse_public_key
-from app.store.tables import ApiKey, Item, Label, LogEntry, Publisher, Record
+from app.store.tables import ApiKey, Comment, Item, Label, LogEntry, Publisher, Record, Review
 
 __all__ = [
     "SCOPES",
@@ -170,3 +170,43 @@ class Store:
     def training_labels(self) -> list[tuple[str, str]]:
         with self.db.session() as s:
             return labels.training_labels(s)
+
+    # --- comments (the Akismet-compatible door) -------------------------------------
+
+    def add_comment(self, **values: Any) -> Comment:
+        with self.db.session() as s:
+            return comments.add_comment(s, **values)
+
+    def label_comments(self, *, blog: str, sha256: str, label: str) -> int:
+        with self.db.session() as s:
+            return comments.label_comments(s, blog=blog, sha256=sha256, label=label)
+
+    def spam_hosts(self) -> set[str]:
+        with self.db.session() as s:
+            return comments.spam_hosts(s)
+
+    # --- the review queue (moderator console) ---------------------------------------
+
+    def upsert_review(self, **values: Any) -> Review:
+        with self.db.session() as s:
+            return reviews.upsert_review(s, **values)
+
+    def review_page(self, **filters: Any) -> tuple[list[Review], int]:
+        with self.db.session() as s:
+            return reviews.page(s, **filters)
+
+    def get_review(self, review_id: int) -> Review | None:
+        with self.db.session() as s:
+            return reviews.get_review(s, review_id)
+
+    def campaign_reviews(self, campaign_id: str) -> list[Review]:
+        with self.db.session() as s:
+            return reviews.campaign_members(s, campaign_id)
+
+    def label_review(self, review_id: int, label: str, api_key_id: int | None) -> Review:
+        with self.db.session() as s:
+            return reviews.set_label(s, review_id, label, api_key_id)
+
+    def get_api_key(self, key_id: int) -> ApiKey | None:
+        with self.db.session() as s:
+            return s.get(ApiKey, key_id)

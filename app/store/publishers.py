@@ -19,7 +19,7 @@ from app.store.tables import ApiKey, Publisher
 from signing.canonical import b64decode
 from signing.keys import key_id_for
 
-SCOPES = frozenset({"sign", "moderate", "admin"})
+SCOPES = frozenset({"sign", "moderate", "akismet", "admin"})
 
 
 # --- publishers -------------------------------------------------------------------

@@ -177,6 +177,61 @@ class LabelFeatures(SQLModel, table=True):
     embedding: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class Comment(SQLModel, table=True):
+    """A comment a platform asked about through the Akismet-compatible door
+    (``comment-check``) or reported (``submit-spam`` / ``submit-ham``): the fields it sent,
+    the answer it got, and the moderators' decision on it."""
+
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)  # of the comment's text, as verify does
+    blog: str = Field(max_length=2000)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, max_length=500)
+    author_email: str | None = Field(default=None, max_length=500)
+    author_url: str | None = Field(default=None, max_length=2000)
+    user_ip: str = Field(max_length=100)
+    comment_type: str | None = Field(default=None, max_length=100)
+    #: every field the platform sent (JSON object), the documented ones and its own
+    fields: str = Field(sa_column=Column(Text, nullable=False))
+    verdict: str | None = Field(default=None, max_length=16)
+    spam_probability: float | None = None
+    #: the signals that decided beside the verdict (JSON list of strings)
+    signals: str = Field(sa_column=Column(Text, nullable=False))
+    spam: bool  # the answer: comment-check's "true"
+    discard: bool = False  # X-akismet-pro-tip: discard
+    is_test: bool = False
+    #: the platform's or a moderator's decision: spam | ham, once reported
+    label: str | None = Field(default=None, max_length=8)
+    api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """An item the moderator console lists: its newest verdict was spam, suspicious,
+    similar or tampered. Texts keep their text, pictures their bytes (to show them)."""
+
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(max_length=16)  # text | image | media
+    media_type: str = Field(max_length=200)
+    source: str = Field(max_length=16)  # verify | akismet
+    verdict: str = Field(max_length=16, index=True)
+    spam_probability: float | None = None
+    campaign_id: str | None = Field(default=None, max_length=64, index=True)
+    doc: str = Field(sa_column=Column(Text, nullable=False))  # the signed verdict document
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    label: str | None = Field(default=None, max_length=8)  # spam | ham, a moderator's
+    labelled_by: int | None = Field(default=None, foreign_key="api_keys.id")
+    labelled_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 NEAR_INDEX_WORDS = ("w0", "w1", "w2", "w3")
 
 
@@ -256,6 +311,8 @@ CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
 ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
 STATE = ServiceState.__table__  # type: ignore[attr-defined]
 LABELS = Label.__table__  # type: ignore[attr-defined]
+COMMENTS = Comment.__table__  # type: ignore[attr-defined]
+REVIEWS = Review.__table__  # type: ignore[attr-defined]
 SITE_HEADS = SiteHeadRow.__table__  # type: ignore[attr-defined]
 LABEL_FEATURES = LabelFeatures.__table__  # type: ignore[attr-defined]
 SOFT_BINDINGS = SoftBinding.__table__  # type: ignore[attr-defined]

@@ -37,17 +37,24 @@ POSITIVE, NEGATIVE, KNOWN = 30, 15, 5  # examples per operation (positive: per m
 # is text whatever type the generator meant to break it with ("false" is a fine title).
 # Every other check holds for them.
 CONTENT_BODIES = {"multipart/form-data", "application/octet-stream"}
+FORM = "application/x-www-form-urlencoded"
 CONTENT_EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 # Where a 422 is right for schema-valid input, because a schema cannot say what is wrong:
 # a proof's parameters are bounded together (index < size, old <= new), and a record's
 # claims are signed as RFC 8785 JSON, whose integers stay within 2**53 (JSON Schema does
 # not tell 1e23 from 100000000000000000000000).
+# The Akismet routes answer as Akismet does: HTTP 200 whatever the input, a refusal in
+# the body ("Missing required field: blog.", "invalid") and X-akismet-debug-help.
 CONFIG = """
 [[operations]]
 include-path-regex = "^/v1/log/proof/|^/v1/sign$"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "401", "403", "404", "409", "422", "429",
 ]
+
+[[operations]]
+include-path-regex = "^/1.1/"
+checks.negative_data_rejection.expected-statuses = ["200"]
 """
 
 
@@ -69,6 +76,7 @@ def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrustEngin
     # read timeout, which is start-up cost, not a fault the fuzzer should report
     eng.verify_text("a comment that loads the classifier before fuzzing")
     eng.fuzz_token = eng.store.create_api_key("fuzz", ["admin"]).token  # type: ignore[attr-defined]
+    eng.akismet_token = eng.store.create_api_key("blog", ["akismet"]).token  # type: ignore[attr-defined]
     yield eng
     eng.close()
 
@@ -99,6 +107,12 @@ def known_inputs(engine: TrustEngine) -> dict[str, dict[str, Any]]:
     """Fixed parameters naming what the service holds (the rest is generated)."""
     sha = engine.known_sha256  # type: ignore[attr-defined]
     size = engine.log.latest().checkpoint.size  # type: ignore[union-attr]
+    akismet = {
+        "api_key": engine.akismet_token,  # type: ignore[attr-defined]
+        "blog": "https://blog.example",
+        "user_ip": "203.0.113.5",
+        "comment_content": "Thanks, this helped.",
+    }
     return {
         "GET /v1/items/{sha256}": {"path_parameters": {"sha256": sha}},
         "GET /v1/items/{sha256}/bundle": {"path_parameters": {"sha256": sha}},
@@ -108,6 +122,17 @@ def known_inputs(engine: TrustEngine) -> dict[str, dict[str, Any]]:
         "GET /v1/log/proof/consistency": {"query": {"old": 1, "new": size}},
         "POST /v1/verify": {"body": {"sha256": sha}, "media_type": "application/json"},
         "GET /sbr/v1/manifests/{manifest_id}": {"path_parameters": {"manifest_id": sha}},
+        "GET /v1/lookup/near": {
+            "query": {"bucket": [f"image:0{sha[:3]}", f"text-exact:0{sha[:3]}"]}
+        },
+        **{
+            f"POST /1.1/{endpoint}": {"body": akismet, "media_type": FORM}
+            for endpoint in ("comment-check", "submit-spam", "submit-ham")
+        },
+        "POST /1.1/verify-key": {
+            "body": {"key": akismet["api_key"], "blog": akismet["blog"]},
+            "media_type": FORM,
+        },
     }
 
 
@@ -152,6 +177,8 @@ def test_api_never_fails_and_matches_its_schema(api_schema, fuzz_engine: TrustEn
     for label in ("POST /v1/verify", "POST /v1/sign"):
         for media_type in ("multipart/form-data", "application/json"):
             assert ran.get((label, media_type), 0) >= POSITIVE
+    for endpoint in ("verify-key", "comment-check", "submit-spam", "submit-ham"):
+        assert ran.get((f"POST /1.1/{endpoint}", FORM), 0) >= POSITIVE
     assert sum(ran.values()) >= 300
     # every success body was checked against its schema, not only the problem details
     assert [op for op, statuses in answered.items() if not statuses & {200, 201}] == []
@@ -177,7 +204,12 @@ def test_schema_lists_every_route(api_schema) -> None:
         "/v1/sign",
         "/v1/lookup/{prefix}",
         "/v1/lookup",
+        "/v1/lookup/near",
         "/v1/feedback",
+        "/1.1/verify-key",
+        "/1.1/comment-check",
+        "/1.1/submit-spam",
+        "/1.1/submit-ham",
         "/v1/model",
         "/v1/model/adaptation",
         "/v1/items/{sha256}",

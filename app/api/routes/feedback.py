@@ -8,7 +8,6 @@ earlier head) or follows the newest head again (``auto``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,7 +18,6 @@ from app.api.responses import FeedbackLabel, ModelStatus
 from app.api.schemas import AdaptationRequest, FeedbackRequest
 
 router = APIRouter(tags=["feedback"])
-_log = logging.getLogger("trustseal.feedback")
 
 
 @router.post(
@@ -31,14 +29,7 @@ _log = logging.getLogger("trustseal.feedback")
 )
 async def feedback(body: FeedbackRequest, engine: EngineDep, key: ModerateKeyDep) -> dict[str, Any]:
     def store() -> dict[str, Any]:
-        row = engine.store.add_label(
-            text=body.text, label=body.label, item_id=body.id, api_key_id=key.id
-        )
-        try:
-            version = engine.content.adaptation.refit(after_label_id=row.id).model_version
-        except Exception:  # the label is stored; the next one (or a restart) refits
-            _log.exception("label %s stored, but the site head could not be refitted", row.id)
-            version = engine.content.model_version
+        row, version = engine.learn_label(body.text, body.label, item_id=body.id, api_key_id=key.id)
         return {"id": row.id, "sha256": row.sha256, "label": row.label, "model_version": version}
 
     return await run_in_threadpool(store)

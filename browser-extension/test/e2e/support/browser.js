@@ -51,3 +51,11 @@ export async function toolbarFor(worker, url) {
     };
   }, url);
 }
+
+/** Plain Debian Chromium (no extension), headless, for pages the service serves itself. */
+export async function launchPlain() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+}

@@ -58,6 +58,11 @@ export class TrustSeal {
     return JSON.parse(await run(this.bin, ['publisher', 'add', name, '--public-key', raw], this.env));
   }
 
+  /** `trustseal apikey create NAME --scope SCOPE`: the new key's token. */
+  async apiKey(name, scope) {
+    return JSON.parse(await run(this.bin, ['apikey', 'create', name, '--scope', scope], this.env)).api_key;
+  }
+
   /** `trustseal keys rotate PURPOSE` (the service picks the new key up when restarted). */
   async rotateKey(purpose) {
     return run(this.bin, ['keys', 'rotate', purpose], this.env);
