@@ -203,22 +203,12 @@ class AkismetDoor:
             signals.append("user_role administrator: never spam")
             spam = discard = False
         row = self.store.add_comment(
-            sha256=_digest(content),
-            blog=blog[:2000],
-            content=_clean(content),
-            author=_clip(fields.get("comment_author"), 500),
-            author_email=_clip(fields.get("comment_author_email"), 500),
-            author_url=_clip(fields.get("comment_author_url"), 2000),
-            user_ip=user_ip[:100],
-            comment_type=_clip(fields.get("comment_type"), 100),
-            fields=_kept(fields),
+            **_comment(fields, blog, user_ip, key),
             verdict=label,
             spam_probability=probability if isinstance(probability, int | float) else None,
             signals=signals,
             spam=spam,
             discard=discard,
-            is_test=is_test,
-            api_key_id=key.id,
         )
         headers = {"X-akismet-guid": f"trustseal-{row.id}"}
         if discard:
@@ -230,24 +220,13 @@ class AkismetDoor:
     def submit(self, fields: Mapping[str, str], label: str) -> AkismetAnswer:
         key, blog, user_ip = self._authorised(fields)
         content = fields.get("comment_content") or ""
-        sha = _digest(content)
-        if not self.store.label_comments(blog=blog, sha256=sha, label=label):
+        if not self.store.label_comments(blog=blog, sha256=_digest(content), label=label):
             # a report of a comment never checked here: keep it, as checked and decided
             self.store.add_comment(
-                sha256=sha,
-                blog=blog[:2000],
-                content=_clean(content),
-                author=_clip(fields.get("comment_author"), 500),
-                author_email=_clip(fields.get("comment_author_email"), 500),
-                author_url=_clip(fields.get("comment_author_url"), 2000),
-                user_ip=user_ip[:100],
-                comment_type=_clip(fields.get("comment_type"), 100),
-                fields=_kept(fields),
+                **_comment(fields, blog, user_ip, key),
                 signals=["reported without a check"],
                 spam=label == "spam",
-                is_test=_true(fields.get("is_test")),
                 label=label,
-                api_key_id=key.id,
             )
         if content.strip() and "\x00" not in content and not _true(fields.get("is_test")):
             self.learn(content, label, key.id)
@@ -256,6 +235,24 @@ class AkismetDoor:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _comment(fields: Mapping[str, str], blog: str, user_ip: str, key: ApiKey) -> dict[str, Any]:
+    """What every kept comment row holds of the request."""
+    content = fields.get("comment_content") or ""
+    return {
+        "sha256": _digest(content),
+        "blog": blog[:2000],
+        "content": _clean(content),
+        "author": _clip(fields.get("comment_author"), 500),
+        "author_email": _clip(fields.get("comment_author_email"), 500),
+        "author_url": _clip(fields.get("comment_author_url"), 2000),
+        "user_ip": user_ip[:100],
+        "comment_type": _clip(fields.get("comment_type"), 100),
+        "fields": _kept(fields),
+        "is_test": _true(fields.get("is_test")),
+        "api_key_id": key.id,
+    }
 
 
 def _kept(fields: Mapping[str, str]) -> dict[str, str]:

@@ -271,7 +271,7 @@ class TrustEngine:
     ) -> dict[str, Any]:
         """A text's verdict; a flagged one joins the moderators' review queue."""
         doc = self.verifier.verify_text(text, item_id=item_id)
-        self._review(doc, source=source, text=text)
+        self._review(doc, source=source, text=text, item_id=item_id)
         return doc
 
     def _review(self, doc: dict[str, Any], **kept: Any) -> None:

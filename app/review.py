@@ -13,6 +13,7 @@ from typing import Any
 
 from app.store import Store
 from app.store.tables import Review
+from detectors.campaign import cluster_of_first
 
 __all__ = ["FLAGGED", "MAX_KEPT_BYTES", "QueuePage", "ReviewQueue"]
 
@@ -42,11 +43,14 @@ class ReviewQueue:
         source: str,
         text: str | None = None,
         content: bytes | None = None,
-    ) -> Review | None:
-        """Keep the item for review when its verdict is flagged; None otherwise."""
+        item_id: str | None = None,
+    ) -> bool:
+        """Keep the item for review when its verdict is flagged (True). A text's
+        ``item_id`` (the platform's id, else its digest) is what campaign counting knew it
+        by, and names the cluster it started, if it was the first of a campaign."""
         verdict = doc.get("verdict")
         if verdict not in FLAGGED:
-            return None
+            return False
         media_type = str(doc.get("media_type") or "application/octet-stream")
         picture = media_type in PICTURES
         kind = "text" if text is not None else "image" if picture else "media"
@@ -55,7 +59,7 @@ class ReviewQueue:
         )
         campaign = (doc.get("content") or {}).get("campaign") or {}
         probability = (doc.get("content") or {}).get("spam_probability")
-        return self.store.upsert_review(
+        self.store.upsert_review(
             sha256=doc["sha256"],
             kind=kind,
             media_type=media_type[:200],
@@ -63,10 +67,12 @@ class ReviewQueue:
             verdict=verdict,
             spam_probability=probability if isinstance(probability, int | float) else None,
             campaign_id=campaign.get("id") if isinstance(campaign, dict) else None,
+            own_cluster=cluster_of_first(item_id or doc["sha256"]) if text is not None else None,
             doc=doc,
-            text=text.replace("\\x00", "\\ufffd") if text is not None else None,
+            text=_storable(text) if text is not None else None,
             content=keep,
         )
+        return True
 
     def page(
         self,
@@ -93,9 +99,12 @@ class ReviewQueue:
         return self.store.get_review(review_id)
 
     def others_in_campaign(self, row: Review) -> list[Review]:
-        if not row.campaign_id:
+        """The other flagged members of the item's campaign, or of the campaign it
+        started (its first member's verdict came before the campaign had an id)."""
+        key = row.campaign_id or row.own_cluster
+        if not key:
             return []
-        return [r for r in self.store.campaign_reviews(row.campaign_id) if r.id != row.id]
+        return [r for r in self.store.campaign_reviews(key) if r.id != row.id]
 
     def label(self, review_id: int, label: str, api_key_id: int | None) -> Review:
         """A moderator's decision; for a text, also a label the site head learns."""
@@ -105,6 +114,11 @@ class ReviewQueue:
         if row.kind == "text" and row.text and row.text.strip():
             self.learn(row.text, label, api_key_id)
         return self.store.label_review(review_id, label, api_key_id)
+
+
+def _storable(text: str) -> str:
+    """What a database text column holds: NUL and lone surrogates replaced."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def document(row: Review) -> dict[str, Any]:

@@ -30,6 +30,7 @@ __all__ = [
     "InMemoryCampaignStorage",
     "Observation",
     "StoredItem",
+    "cluster_of_first",
     "fold_normalized",
     "minhash_of",
     "minhash_signatures",
@@ -369,7 +370,7 @@ class CampaignIndex:
         if known is not None:
             size, first = self.storage.cluster_info(known.cluster_id)
             return self._evidence(known.cluster_id, size, first)
-        own_cluster = "cmp-" + hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:16]
+        own_cluster = cluster_of_first(item_id)
         signature = observation.signature
         cluster = None
         if signature is not None:
@@ -423,6 +424,12 @@ class CampaignIndex:
         first_seen = datetime.fromtimestamp(first, UTC) if first is not None else None
         campaign_id = cluster if size >= self.min_size else None
         return CampaignEvidence(campaign_id, size, first_seen)
+
+
+def cluster_of_first(item_id: str) -> str:
+    """The id of the cluster an item starts when it matches no earlier one: a campaign's
+    id is the cluster id of its first member."""
+    return "cmp-" + hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:16]
 
 
 def smallest_ids(sorted_lists: Sequence[Sequence[str]], limit: int) -> list[str]:

@@ -187,9 +187,9 @@ class Store:
 
     # --- the review queue (moderator console) ---------------------------------------
 
-    def upsert_review(self, **values: Any) -> Review:
+    def upsert_review(self, **values: Any) -> None:
         with self.db.session() as s:
-            return reviews.upsert_review(s, **values)
+            reviews.upsert_review(s, **values)
 
     def review_page(self, **filters: Any) -> tuple[list[Review], int]:
         with self.db.session() as s:

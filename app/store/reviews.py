@@ -7,27 +7,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from app.store.tables import Review
+from app.store.tables import REVIEWS, Review
 
 
-def upsert_review(session: Session, **values: Any) -> Review:
+def upsert_review(session: Session, **values: Any) -> None:
     """The item's row, made or brought up to date with its newest verdict (a label a
-    moderator gave stays)."""
-    row = session.exec(select(Review).where(col(Review.sha256) == values["sha256"])).first()
+    moderator gave stays), in one statement."""
     values["doc"] = json.dumps(values["doc"], ensure_ascii=False, sort_keys=True)
-    if row is None:
-        row = Review(**values)
-    else:
-        for name, value in values.items():
-            if value is not None or name in ("spam_probability", "campaign_id"):
-                setattr(row, name, value)
-        row.updated_at = datetime.now(UTC)
-    session.add(row)
+    now = datetime.now(UTC)
+    row = {**values, "created_at": now, "updated_at": now}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(REVIEWS).values(**row)
+    kept = {"sha256", "created_at", "content"} | {k for k, v in values.items() if v is None}
+    changed = {k: statement.excluded[k] for k in row if k not in kept}
+    changed |= {  # None only where a newer verdict says so
+        name: statement.excluded[name]
+        for name in ("spam_probability", "campaign_id", "own_cluster")
+        if name in row
+    }
+    if values.get("content") is not None:
+        changed["content"] = statement.excluded["content"]
+    session.execute(statement.on_conflict_do_update(index_elements=["sha256"], set_=changed))
     session.commit()
-    session.refresh(row)
-    return row
 
 
 def page(
@@ -63,10 +68,14 @@ def get_review(session: Session, review_id: int) -> Review | None:
 
 
 def campaign_members(session: Session, campaign_id: str, limit: int = 50) -> list[Review]:
+    """The campaign's flagged items: those whose verdict named it, and its first member,
+    flagged before the campaign had its second member and so its id."""
     return list(
         session.exec(
             select(Review)
-            .where(col(Review.campaign_id) == campaign_id)
+            .where(
+                (col(Review.campaign_id) == campaign_id) | (col(Review.own_cluster) == campaign_id)
+            )
             .order_by(col(Review.id))
             .limit(limit)
         ).all()

@@ -222,6 +222,8 @@ class Review(SQLModel, table=True):
     verdict: str = Field(max_length=16, index=True)
     spam_probability: float | None = None
     campaign_id: str | None = Field(default=None, max_length=64, index=True)
+    #: the cluster a text starts if it is the first of a campaign (whose id it becomes)
+    own_cluster: str | None = Field(default=None, max_length=64, index=True)
     doc: str = Field(sa_column=Column(Text, nullable=False))  # the signed verdict document
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

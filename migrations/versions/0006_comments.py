@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("verdict", sa.String(length=16), nullable=False),
         sa.Column("spam_probability", sa.Float(), nullable=True),
         sa.Column("campaign_id", sa.String(length=64), nullable=True),
+        sa.Column("own_cluster", sa.String(length=64), nullable=True),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("content", sa.LargeBinary(), nullable=True),
@@ -66,9 +67,11 @@ def upgrade() -> None:
     op.create_index("ix_reviews_sha256", "reviews", ["sha256"], unique=True)
     op.create_index("ix_reviews_verdict", "reviews", ["verdict"])
     op.create_index("ix_reviews_campaign_id", "reviews", ["campaign_id"])
+    op.create_index("ix_reviews_own_cluster", "reviews", ["own_cluster"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reviews_own_cluster", table_name="reviews")
     op.drop_index("ix_reviews_campaign_id", table_name="reviews")
     op.drop_index("ix_reviews_verdict", table_name="reviews")
     op.drop_index("ix_reviews_sha256", table_name="reviews")

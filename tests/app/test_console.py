@@ -82,6 +82,24 @@ def test_queue_from_real_verdicts_and_a_label(
     assert re.findall(r'data-verdict="(\w+)"', filtered) == ["tampered"]
 
 
+def test_an_item_lists_the_other_members_of_its_campaign(
+    client: TestClient, engine: TrustEngine, moderator: str
+) -> None:
+    first = engine.verify_text(SPAM)
+    second = engine.verify_text(SPAM + " Hurry, only today!")
+    campaign = second["content"]["campaign"]
+    assert first["content"]["campaign"]["id"] is None and campaign["size"] == 2
+    sign_in(client, moderator)
+    ids = re.findall(r'<tr data-id="(\d+)"', client.get("/console/").text)
+    assert len(ids) == 2
+    pages = {i: client.get(f"/console/items/{i}").text for i in ids}
+    for i, page in pages.items():
+        members = re.findall(r'<ul id="campaign-members"><li><a href="/console/items/(\d+)"', page)
+        assert members == [j for j in ids if j != i], (i, page[page.find("Campaign") :][:600])
+    assert any(campaign["id"] in page for page in pages.values())
+    assert any("started a campaign" in page for page in pages.values())
+
+
 def test_html_in_a_comment_shows_as_text(
     client: TestClient, engine: TrustEngine, moderator: str
 ) -> None:
@@ -147,6 +165,17 @@ def test_refusals(client: TestClient, engine: TrustEngine, moderator: str) -> No
     # signing out ends the session
     client.post("/console/logout", data={"csrf": csrf})
     assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_odd_text_is_kept_for_review(
+    client: TestClient, engine: TrustEngine, moderator: str
+) -> None:
+    """NUL, which PostgreSQL's text columns refuse, is kept replaced."""
+    engine.verify_text(SPAM + " \x00 end")
+    sign_in(client, moderator)
+    queue = client.get("/console/").text
+    assert len(re.findall(r"<tr data-id=", queue)) == 1
+    assert "\ufffd end" in queue
 
 
 def test_a_long_queue_pages(client: TestClient, engine: TrustEngine, moderator: str) -> None:
