@@ -65,12 +65,18 @@ class Anchorer:
         log.info("deployed CheckpointAnchor at %s", address)
         return address
 
-    def chain_info(self) -> dict[str, object] | None:
-        """Chain id and contract for publication; None until both are known."""
+    def chain_info(self) -> dict[str, object]:
+        """Chain id and contract for publication; before the contract is deployed (on the
+        first anchor), the chain alone, with status ``no contract yet``."""
         contract = self.client.contract_address
-        if contract is None:
-            return None
         chain_id = self.client.chain_id()
+        if contract is None:
+            return {
+                "chain_id": chain_id,
+                "contract": None,
+                "development": is_development_chain(chain_id),
+                "status": "no contract yet",
+            }
         return {
             "chain_id": chain_id,
             "contract": contract,

@@ -184,9 +184,10 @@ class TrustEngine:
     def pinned_keys(self) -> PinnedKeys:
         return self.directory.pinned_keys()
 
-    def chain_info(self) -> dict[str, Any] | None:
+    def chain_info(self) -> dict[str, Any]:
+        """Where checkpoints are anchored, for publication; says so when nowhere."""
         if self.anchorer is None:
-            return None
+            return {"status": "not configured"}
         try:
             return self.anchorer.chain_info()
         except ChainUnavailable:

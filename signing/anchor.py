@@ -355,27 +355,42 @@ class ChainClient:
                     AnchorCode.CONTRACT_MISMATCH,
                     f"record names {record.contract}, expected {self._contract_address}",
                 )
-            # (3) the anchoring block is still canonical at the same hash
+            # (3) the anchoring block is still canonical at the same hash, and (4) the
+            # transaction is in it and succeeded. A record whose block number or
+            # transaction was edited is a mismatch, not a reorganisation: its block hash
+            # names the block the transaction really is in, or its block is still
+            # canonical while the transaction it names is in another one.
             head = int(self._w3.eth.block_number)
             try:
                 block = self._w3.eth.get_block(record.block) if record.block <= head else None
             except w3err.BlockNotFound:
                 block = None
-            if block is None or _hex(block["hash"]) != record.block_hash:
-                raise VerificationError(
-                    AnchorCode.REORGED, f"block {record.block} is no longer {record.block_hash}"
-                )
-            # (4) the transaction is in that block and succeeded
+            canonical = block is not None and _hex(block["hash"]) == record.block_hash
             try:
                 receipt = self._w3.eth.get_transaction_receipt(record.tx)  # type: ignore[arg-type]
             except w3err.TransactionNotFound:
                 receipt = None
+            if receipt is not None and _hex(receipt["blockHash"]) == record.block_hash:
+                if int(receipt["blockNumber"]) != record.block:
+                    raise VerificationError(
+                        AnchorCode.BLOCK_MISMATCH,
+                        f"{record.tx} is in block {receipt['blockNumber']}, "
+                        f"the record says {record.block}",
+                    )
+            elif receipt is not None and canonical:
+                raise VerificationError(
+                    AnchorCode.TX_MISMATCH,
+                    f"{record.tx} is in another block than the record's {record.block}",
+                )
+            if not canonical:
+                raise VerificationError(
+                    AnchorCode.REORGED, f"block {record.block} is no longer {record.block_hash}"
+                )
             if receipt is None:
                 raise VerificationError(AnchorCode.NOT_FOUND, f"no receipt for {record.tx}")
-            if _hex(receipt["blockHash"]) != record.block_hash:
-                raise VerificationError(AnchorCode.REORGED, f"{record.tx} moved to another block")
             if receipt["status"] != 1:
                 raise VerificationError(AnchorCode.TX_FAILED, f"{record.tx} reverted")
+            assert block is not None
         # (5) the contract's event holds exactly this origin, size and root
         submitter = self._match_event(record, receipt)
         return AnchorStatus(

@@ -166,9 +166,15 @@ def verify_bundle(
     previous: Checkpoint | None = None,
     consistency_proof: Sequence[bytes] = (),
     checked_records: Sequence[RecordEvidence] = (),
+    require_anchor: bool = False,
 ) -> BundleEvidence:
     """Check a bundle. Raises :class:`MalformedContent` only for unparseable input;
     every failed check is a reason code in the evidence.
+
+    With ``require_anchor`` (a verifier that asked for the chain check) a bundle without
+    an anchor, or one that cannot be checked (no chain client, or keys that name no
+    chain and contract), fails with ``anchor.absent`` / ``anchor.unchecked`` instead of
+    skipping the step: no silent downgrade.
 
     ``checked_records`` is evidence the caller has just had from
     :func:`~signing.records.verify_record` with ``keys.record_keys``: a valid one for
@@ -232,9 +238,14 @@ def verify_bundle(
                 ev.fail(e.code, str(e))
     # (7) the chain holds this exact root, on the expected chain and contract
     if anchor is None:
+        if require_anchor:
+            return ev.fail(AnchorCode.ABSENT, "an anchor was required and the bundle has none")
         ev.skip(AnchorCode.ABSENT)
         return ev
     if chain is None or keys.chain_id is None or keys.contract is None:
+        if require_anchor:
+            missing = "no chain to ask" if chain is None else "the keys name no chain and contract"
+            return ev.fail(AnchorCode.UNCHECKED, f"an anchor check was required: {missing}")
         ev.skip(AnchorCode.UNCHECKED)
         return ev
     ev.anchor = verify_anchor(

@@ -85,3 +85,5 @@ class AnchorCode(StrEnum):
     ORIGIN_MISMATCH = "anchor.origin.mismatch"
     CHAIN_MISMATCH = "anchor.chain.mismatch"
     CONTRACT_MISMATCH = "anchor.contract.mismatch"
+    BLOCK_MISMATCH = "anchor.block.mismatch"  # the transaction is in another block
+    TX_MISMATCH = "anchor.tx.mismatch"  # the named block holds no such transaction

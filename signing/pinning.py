@@ -59,8 +59,11 @@ def verify_bundle_file(
     *,
     rpc_url: str | None = None,
     content_manifest: tuple[str, str] | None = None,
+    require_anchor: bool | None = None,
 ) -> BundleEvidence:
-    """Verify a bundle against optional content; a chain is read only through ``rpc_url``."""
+    """Verify a bundle against optional content; a chain is read only through ``rpc_url``.
+    Giving ``rpc_url`` asks for the chain check, so an anchor is then required (unless
+    ``require_anchor`` says otherwise); ``require_anchor`` alone requires one too."""
     chain = ChainClient.from_rpc_url(rpc_url, None) if rpc_url else None
     return verify_bundle(
         bundle,
@@ -68,6 +71,7 @@ def verify_bundle_file(
         content_sha256=sha256_hex(content) if content is not None else None,
         content_manifest=content_manifest,
         chain=chain,
+        require_anchor=bool(rpc_url) if require_anchor is None else require_anchor,
     )
 
 

@@ -65,6 +65,13 @@ def proof_verify(
     rpc_url: Annotated[
         str | None, typer.Option(help="EVM JSON-RPC URL to check the anchor")
     ] = None,
+    require_anchor: Annotated[
+        bool,
+        typer.Option(
+            help="fail (exit 1) unless the bundle's anchor is checked on the chain; "
+            "implied by --rpc-url"
+        ),
+    ] = False,
     min_confirmations: Annotated[int, typer.Option(min=1)] = 1,
     allow_untrusted_dev_chain: Annotated[
         bool, typer.Option(help="accept an anchor on a development chain")
@@ -95,7 +102,12 @@ def proof_verify(
                     allow_untrusted_dev_chain=allow_untrusted_dev_chain,
                 )
         evidence = verify_bundle_file(
-            bundle, data, pinned, rpc_url=rpc_url, content_manifest=manifest
+            bundle,
+            data,
+            pinned,
+            rpc_url=rpc_url,
+            content_manifest=manifest,
+            require_anchor=True if require_anchor else None,
         )
     if as_json:
         print_json(evidence.to_dict())

@@ -20,6 +20,8 @@ def test_bundles_verify_elsewhere_with_only_keys_bundle_and_content(tmp_path: Pa
     text_sha = json.loads(run(["sign", "--text", "A proven post"], home).stdout)["sha256"]
     keys = tmp_path / "keys.json"
     assert run(["keys", "export", "-o", str(keys)], home).returncode == 0
+    # a service that anchors nowhere says so, rather than "chain": null
+    assert json.loads(keys.read_text())["chain"] == {"status": "not configured"}
 
     bundle = tmp_path / "photo.bundle.json"
     got = run(["proof", "get", signed["sha256"], "-o", str(bundle)], home)
@@ -50,6 +52,23 @@ def test_bundles_verify_elsewhere_with_only_keys_bundle_and_content(tmp_path: Pa
         "log.inclusion.verified",
     } <= set(evidence["passed"])
     assert "anchor.absent" in evidence["skipped"]
+    # an anchor required: the same bundle fails, with the reason
+    required = run(
+        [
+            "proof",
+            "verify",
+            str(bundle),
+            "--content",
+            str(signed_path),
+            "--keys",
+            str(keys),
+            "--require-anchor",
+            "--json",
+        ],
+        elsewhere,
+    )
+    assert required.returncode == 1, required.stdout
+    assert "anchor.absent" in json.loads(required.stdout)["failed"]
     ok_text = run(
         ["proof", "verify", str(text_bundle), "--text", "A proven post", "--keys", str(keys)],
         elsewhere,

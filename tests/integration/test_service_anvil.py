@@ -159,3 +159,20 @@ def test_bundle_with_anchor_verifies_elsewhere(
     evidence = json.loads(accepted.stdout)
     assert {"anchor.verified", "anchor.time.consistent"} <= set(evidence["passed"])
     assert evidence["anchor"]["public"] is False
+    # asking for the chain check and getting none is a failure, not a skip: a bundle
+    # whose anchor was removed, and keys that name no chain
+    stripped = {**bundle, "anchor": None}
+    (tmp_path / "stripped.json").write_text(json.dumps(stripped))
+    no_chain = {**engine.public_keys(), "chain": None}
+    (tmp_path / "no-chain.json").write_text(json.dumps(no_chain))
+    for path, keys_path, code in (
+        ("stripped.json", "keys.json", "anchor.absent"),
+        ("b.json", "no-chain.json", "anchor.unchecked"),
+    ):
+        changed = [str(tmp_path / path) if a == str(tmp_path / "b.json") else a for a in args]
+        changed = [
+            str(tmp_path / keys_path) if a == str(tmp_path / "keys.json") else a for a in changed
+        ]
+        downgraded = run([*changed, "--allow-untrusted-dev-chain"], tmp_path / "elsewhere")
+        assert downgraded.returncode == 1, (path, keys_path, downgraded.stdout)
+        assert code in json.loads(downgraded.stdout)["failed"]

@@ -332,3 +332,19 @@ def test_empty_pinning_is_misuse(client: ChainClient, overrides: dict) -> None:
     record = client.anchor_checkpoint(ORIGIN, 42, ROOT)
     with pytest.raises(ValueError):
         verify(record, client, **overrides)
+
+
+def test_edited_block_or_transaction_is_a_mismatch_not_a_reorg(client: ChainClient) -> None:
+    first = client.anchor_checkpoint(ORIGIN, 41, OTHER_ROOT)
+    genuine = client.anchor_checkpoint(ORIGIN, 42, ROOT)
+    assert first.block != genuine.block
+    moved = dataclasses.replace(genuine, block=genuine.block - 1)  # the number edited
+    other_tx = dataclasses.replace(genuine, tx=first.tx)  # another real transaction
+    for record, code in ((moved, "anchor.block.mismatch"), (other_tx, "anchor.tx.mismatch")):
+        with pytest.raises(VerificationError) as err:
+            client.check_anchor(record)
+        assert err.value.code == code
+        assert verify(record, client).codes[0] == code
+        with pytest.raises(VerificationError):  # a forgery, not an anchor to redo
+            client.needs_reanchor(record)
+    assert verify(genuine, client).verified

@@ -205,15 +205,19 @@ class LogKeys(Document):
 
 
 class ChainInfo(Document):
-    """Where checkpoints are anchored; ``{"status": "unavailable"}`` while the chain's
-    node cannot be reached."""
+    """Where checkpoints are anchored: the chain and contract; ``{"status": "not
+    configured"}`` for a service that anchors nowhere, ``"no contract yet"`` (with the
+    chain) before its first anchor deploys one, ``"unavailable"`` while the chain's node
+    cannot be reached."""
 
     chain_id: int | None = None
     contract: str | None = None
     development: bool | None = Field(
         default=None, description="a local development chain: its anchors prove nothing"
     )
-    status: str | None = Field(default=None, description="'unavailable' when unreachable")
+    status: str | None = Field(
+        default=None, description="'not configured', 'no contract yet' or 'unavailable'"
+    )
 
 
 class PublisherKey(Document):
@@ -265,7 +269,7 @@ class PublicKeys(Document):
         description="the receipt and checkpoint keys as lists signed by each of their keys"
     )
     log: LogKeys
-    chain: ChainInfo | None = Field(description="null when the log is not anchored")
+    chain: ChainInfo = Field(description="where the log is anchored, or that it is not")
     publishers: list[PublisherKey] = Field(description="registered, unrevoked publishers")
     c2pa: C2paKeys
 
