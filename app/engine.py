@@ -9,6 +9,7 @@ It holds no business logic: signing lives in :mod:`app.publishing`, verification
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from app.akismet import AkismetDoor
@@ -31,6 +32,7 @@ from app.store import Database, Publisher, Store
 from app.store.log import TransparencyLog
 from app.store.soft_bindings import SoftBindingIndex
 from app.store.tables import Label
+from app.tiles import TileWriter
 from app.verdict.collectors import (
     AttachedProofCollector,
     C2paCollector,
@@ -89,8 +91,15 @@ class TrustEngine:
         self.limiter = RateLimiter(self.redis)
         # (2) the log, and its anchoring when a chain is configured
         signer = NoteSigner(settings.log_origin, keys.current("checkpoint").signing_key)
+        self.tiles = (
+            TileWriter(db, Path(settings.data_dir) / "tlog") if settings.log_tiles else None
+        )
         self.log = TransparencyLog(
-            db, settings.log_origin, signer, on_sequenced=self.cache.invalidate
+            db,
+            settings.log_origin,
+            signer,
+            on_sequenced=self.cache.invalidate,
+            on_checkpoint=self.tiles.safely if self.tiles else lambda _cp: None,
         )
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     chain_min_confirmations: int = Field(default=1, ge=1)
     log_origin: str = Field(default="trustseal.local/log", pattern=r"^[^\s+]+$")
     log_worker: bool = True
+    # write the log as C2SP tlog-tiles into data_dir/tlog (served at /tlog/) after each
+    # checkpoint, for mirrors and static file servers
+    log_tiles: bool = True
     sequence_interval_seconds: float = Field(default=1.0, gt=0)
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
     model_dir: Path | None = None

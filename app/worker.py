@@ -14,6 +14,7 @@ from datetime import timedelta
 from app.anchoring import LEASE, Anchorer
 from app.store.anchors import take_lease
 from app.store.log import TransparencyLog
+from app.tiles import TileWriter
 
 log = logging.getLogger("trustseal.worker")
 
@@ -26,9 +27,11 @@ class LogWorker:
         *,
         sequence_interval: float,
         anchor_interval: float,
+        tiles: TileWriter | None = None,
     ):
         self.log = log_
         self.anchorer = anchorer
+        self.tiles = tiles
         self.sequence_interval = sequence_interval
         self.anchor_interval = anchor_interval
         self._stop = threading.Event()
@@ -44,10 +47,16 @@ class LogWorker:
     def _run(self) -> None:
         next_anchor = time.monotonic()
         while not self._stop.is_set():
+            latest = None
             try:
-                self.log.sequence_all()
+                latest = self.log.sequence_all()
             except Exception:
                 log.exception("sequencing failed; retrying")
+            if self.tiles is not None and latest is not None:
+                try:  # each checkpoint writes its tiles; this catches up after a failure
+                    self.tiles.catch_up(latest)
+                except Exception:
+                    log.exception("writing tiles failed; retrying")
             if self.anchorer is not None and time.monotonic() >= next_anchor:
                 next_anchor = time.monotonic() + self.anchor_interval
                 try:

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/services.sh
 bash tools/ensure_node_tools.sh >/dev/null
+bash tools/ensure_go.sh
 export HF_HUB_OFFLINE=1
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy

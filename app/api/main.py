@@ -24,6 +24,7 @@ from app.api.routes import (
     publishers,
     sign,
     soft_binding,
+    tiles,
     verify,
 )
 from app.api.timeouts import RequestDeadlines
@@ -60,6 +61,7 @@ def create_app(
                 eng.anchorer,
                 sequence_interval=eng.settings.sequence_interval_seconds,
                 anchor_interval=eng.settings.anchor_interval_seconds,
+                tiles=eng.tiles,
             )
             worker.start()
         observability.set_queue_depth_source("log_pending", eng.log.pending_count)
@@ -84,7 +86,7 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app, settings)
-    for module in (verify, items, log, lookup, soft_binding, akismet):
+    for module in (verify, items, log, tiles, lookup, soft_binding, akismet):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)

@@ -112,11 +112,13 @@ class TransparencyLog:
         origin: str,
         signer: NoteSigner,
         on_sequenced: Callable[[list[str]], None] = lambda _shas: None,
+        on_checkpoint: Callable[[SignedCheckpoint], None] = lambda _cp: None,
     ):
         self.db = db
         self.origin = origin
         self.signer = signer
         self.on_sequenced = on_sequenced
+        self.on_checkpoint = on_checkpoint
         # Both hold only what never changes once committed: complete subtrees, and the
         # one signed checkpoint of each tree size.
         self.nodes = NodeCache()
@@ -163,6 +165,7 @@ class TransparencyLog:
         signed = SignedCheckpoint(cp, note)
         self._checkpoints.put(cp.size, signed)
         self.on_sequenced(sorted({sha for _, _, sha in pending}))
+        self.on_checkpoint(signed)
         return signed
 
     def sequence_all(self, max_batch: int = 50_000) -> SignedCheckpoint | None:

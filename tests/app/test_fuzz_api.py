@@ -216,6 +216,7 @@ def test_schema_lists_every_route(api_schema) -> None:
         "/v1/items/{sha256}/bundle",
         "/v1/keys",
         "/v1/log/checkpoint",
+        "/tlog/checkpoint",
         "/v1/log/proof/inclusion",
         "/v1/log/proof/consistency",
         "/v1/publishers",
