@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.content import storable_text
 from app.errors import Unauthorized
 from app.store import Store
 from app.store.comments import host_of
@@ -124,7 +125,7 @@ class AkismetDoor:
 
     @staticmethod
     def _blog(fields: Mapping[str, str]) -> str:
-        blog = _clean(fields.get("blog") or "").strip()
+        blog = storable_text(fields.get("blog") or "").strip()
         if not blog:
             raise AkismetRefusal("Missing required field: blog.", 'Empty "blog" value')
         try:
@@ -157,7 +158,7 @@ class AkismetDoor:
         key = self.key_for(token)
         if key is None:
             raise AkismetRefusal("invalid", "We were unable to find your API key")
-        user_ip = _clean(fields.get("user_ip") or "").strip()
+        user_ip = storable_text(fields.get("user_ip") or "").strip()
         if not user_ip:
             raise AkismetRefusal("Missing required field: user_ip.", 'Empty "user_ip" value')
         return key, blog, user_ip
@@ -196,7 +197,7 @@ class AkismetDoor:
             signals.append(f"honeypot field {honeypot!r} filled")
             spam = discard = True
         host = host_of(fields.get("comment_author_url"))
-        if host and host in self.store.spam_hosts():
+        if host and self.store.host_reported_spam(host):
             signals.append(f"author URL on {host}, reported as spam before")
             spam = True
         if (fields.get("user_role") or "").strip().lower() == "administrator":
@@ -243,7 +244,7 @@ def _comment(fields: Mapping[str, str], blog: str, user_ip: str, key: ApiKey) ->
     return {
         "sha256": _digest(content),
         "blog": blog[:2000],
-        "content": _clean(content),
+        "content": storable_text(content),
         "author": _clip(fields.get("comment_author"), 500),
         "author_email": _clip(fields.get("comment_author_email"), 500),
         "author_url": _clip(fields.get("comment_author_url"), 2000),
@@ -258,13 +259,12 @@ def _comment(fields: Mapping[str, str], blog: str, user_ip: str, key: ApiKey) ->
 def _kept(fields: Mapping[str, str]) -> dict[str, str]:
     """The fields sent, for the record: all but the key, each at most 10,000 characters."""
     secret = ("api_key", "key")
-    return {_clean(k)[:200]: _clean(v)[:10_000] for k, v in fields.items() if k not in secret}
-
-
-def _clean(value: str) -> str:
-    """What a database text column holds: NUL and lone surrogates replaced."""
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return {
+        storable_text(k)[:200]: storable_text(v)[:10_000]
+        for k, v in fields.items()
+        if k not in secret
+    }
 
 
 def _clip(value: str | None, limit: int) -> str | None:
-    return _clean(value)[:limit] if value else None
+    return storable_text(value)[:limit] if value else None

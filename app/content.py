@@ -6,7 +6,14 @@ from __future__ import annotations
 from app.errors import PayloadTooLarge
 from signing.errors import MalformedContent
 
-__all__ = ["BINARY_TYPE", "TEXT_TYPE", "check_size", "decode_text", "text_bytes"]
+__all__ = [
+    "BINARY_TYPE",
+    "TEXT_TYPE",
+    "check_size",
+    "decode_text",
+    "storable_text",
+    "text_bytes",
+]
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
@@ -43,3 +50,9 @@ def check_size(data: bytes, max_bytes: int) -> None:
     """Refuse content over the configured upload limit (the same rule to sign and verify)."""
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"content is larger than {max_bytes} bytes")
+
+
+def storable_text(value: str) -> str:
+    """What a database text column holds (PostgreSQL refuses NUL and lone surrogates):
+    NUL replaced by U+FFFD, a lone surrogate by '?'."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.content import storable_text
 from app.store import Store
 from app.store.tables import Review
 from detectors.campaign import cluster_of_first
@@ -69,7 +70,7 @@ class ReviewQueue:
             campaign_id=campaign.get("id") if isinstance(campaign, dict) else None,
             own_cluster=cluster_of_first(item_id or doc["sha256"]) if text is not None else None,
             doc=doc,
-            text=_storable(text) if text is not None else None,
+            text=storable_text(text) if text is not None else None,
             content=keep,
         )
         return True
@@ -114,11 +115,6 @@ class ReviewQueue:
         if row.kind == "text" and row.text and row.text.strip():
             self.learn(row.text, label, api_key_id)
         return self.store.label_review(review_id, label, api_key_id)
-
-
-def _storable(text: str) -> str:
-    """What a database text column holds: NUL and lone surrogates replaced."""
-    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def document(row: Review) -> dict[str, Any]:

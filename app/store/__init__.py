@@ -181,9 +181,9 @@ class Store:
         with self.db.session() as s:
             return comments.label_comments(s, blog=blog, sha256=sha256, label=label)
 
-    def spam_hosts(self) -> set[str]:
+    def host_reported_spam(self, host: str) -> bool:
         with self.db.session() as s:
-            return comments.spam_hosts(s)
+            return comments.host_reported_spam(s, host)
 
     # --- the review queue (moderator console) ---------------------------------------
 
