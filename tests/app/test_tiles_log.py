@@ -76,6 +76,15 @@ def test_tiles_of_a_growing_log_verify_from_a_static_mirror(
     assert set(iter_paths(2_600)) <= files
 
 
+def test_an_empty_log_serves_its_signed_empty_tree(engine: TrustEngine, client: TestClient) -> None:
+    r = client.get("/tlog/checkpoint")
+    assert r.status_code == 200
+    checkpoint = pinned_keys_from_document(engine.public_keys()).verify_checkpoint(r.text)
+    assert (checkpoint.size, r.text) == (0, client.get("/v1/log/checkpoint").text)
+    assert root_from_tiles(0, lambda p: b"")[0] == checkpoint.root
+    assert client.get("/tlog/tile/0/000").status_code == 404
+
+
 def test_a_failed_write_is_caught_up(engine: TrustEngine) -> None:
     assert engine.tiles is not None
     for i in range(10):

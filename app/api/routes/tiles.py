@@ -14,6 +14,8 @@ from fastapi.responses import Response
 
 from app.api.deps import EngineDep
 from app.errors import NotFound
+from signing.checkpoint import Checkpoint, sign_checkpoint
+from signing.merkle import EMPTY_ROOT
 from signing.tiles import TILE_PATH
 
 router = APIRouter(prefix="/tlog", tags=["log"])
@@ -38,7 +40,17 @@ def _read(engine: EngineDep, relative: str) -> bytes:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def tiles_checkpoint(engine: EngineDep) -> Response:
-    data = await run_in_threadpool(_read, engine, "checkpoint")
+    def read() -> bytes:
+        try:
+            return _read(engine, "checkpoint")
+        except NotFound:
+            if engine.tiles is None or engine.log.latest() is not None:
+                raise
+            # an empty log: its signed empty tree, as GET /v1/log/checkpoint answers
+            empty = Checkpoint(engine.log.origin, 0, EMPTY_ROOT)
+            return sign_checkpoint(empty, engine.log.signer).encode("utf-8")
+
+    data = await run_in_threadpool(read)
     return Response(
         data, media_type="text/plain; charset=utf-8", headers={"Cache-Control": CHECKPOINT_CACHE}
     )
