@@ -19,6 +19,7 @@ from typing import Any
 from signing.anchor import AnchorEvidence, AnchorRecord, ChainClient, verify_anchor
 from signing.checkpoint import Checkpoint, CheckpointVerifier, check_consistent
 from signing.codes import AnchorCode, C2paState, Code
+from signing.cosignature import WitnessPolicy
 from signing.errors import MalformedContent, VerificationError
 from signing.merkle import verify_inclusion
 from signing.note import NoteVerifier
@@ -73,6 +74,8 @@ class PinnedKeys:
     contract: str | None = None
     min_confirmations: int = 1
     allow_untrusted_dev_chain: bool = False
+    # witnesses of which a quorum must have cosigned a checkpoint; None: none required
+    witnesses: WitnessPolicy | None = None
     _checkpoints: CheckpointVerifier = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -167,6 +170,7 @@ def verify_bundle(
     consistency_proof: Sequence[bytes] = (),
     checked_records: Sequence[RecordEvidence] = (),
     require_anchor: bool = False,
+    now: datetime | None = None,
 ) -> BundleEvidence:
     """Check a bundle. Raises :class:`MalformedContent` only for unparseable input;
     every failed check is a reason code in the evidence.
@@ -179,6 +183,10 @@ def verify_bundle(
     ``checked_records`` is evidence the caller has just had from
     :func:`~signing.records.verify_record` with ``keys.record_keys``: a valid one for
     the bundle's exact envelope (the same log leaf) stands for step (3).
+
+    With a witness policy in ``keys``, the checkpoint must carry a quorum of valid
+    cosignatures (``witness.quorum.insufficient`` otherwise); ``now`` (seconds) bounds
+    their timestamps.
 
     ``content_manifest`` is ``(original manifest label, validation state)`` read from a
     file that carries the bundle itself; it stands in for the digest, which the attached
@@ -220,6 +228,14 @@ def verify_bundle(
         return ev.fail(e.code, str(e))
     ev.checkpoint = cp
     ev.pass_(Code.CHECKPOINT_SIGNATURE_VERIFIED)
+    # (4b) cosigned by a quorum of the pinned witnesses, when the verifier requires it:
+    # a checkpoint only this log signed may be one of a split view
+    if keys.witnesses is not None:
+        try:
+            keys.witnesses.check(note, now=int(now.timestamp()) if now else None)
+        except VerificationError as e:
+            return ev.fail(e.code, str(e))
+        ev.pass_(Code.WITNESS_QUORUM_VERIFIED)
     # (5) inclusion reproduces the checkpoint's root
     try:
         verify_inclusion(leaf, index, cp.size, proof, cp.root)

@@ -48,6 +48,16 @@ class Code(StrEnum):
     CHECKPOINT_SIGNATURE_VERIFIED = "checkpoint.signature.verified"
     CHECKPOINT_CONSISTENT = "checkpoint.consistent"
     CHECKPOINT_CONSISTENCY_OLDER = "checkpoint.consistency.older"
+    # witness cosignatures (C2SP tlog-cosignature, tlog-witness)
+    WITNESS_QUORUM_VERIFIED = "witness.quorum.verified"
+    WITNESS_QUORUM_INSUFFICIENT = "witness.quorum.insufficient"
+    WITNESS_COSIGNATURE_INVALID = "witness.cosignature.invalid"
+    WITNESS_ORIGIN_UNKNOWN = "witness.origin.unknown"
+    WITNESS_SIGNATURE_UNTRUSTED = "witness.signature.untrusted"
+    WITNESS_REQUEST_MALFORMED = "witness.request.malformed"
+    WITNESS_SIZE_CONFLICT = "witness.size.conflict"
+    WITNESS_ROOT_CONFLICT = "witness.root.conflict"
+    WITNESS_CONSISTENCY_INVALID = "witness.consistency.invalid"
     # Merkle proofs (RFC 6962)
     LOG_INCLUSION_VERIFIED = "log.inclusion.verified"
     LOG_INCLUSION_INVALID = "log.inclusion.invalid"

@@ -22,7 +22,7 @@ __all__ = ["KEY_LIST_TYPE", "PURPOSES", "Ed25519Key", "KeyRing", "key_id_for", "
 
 KEY_LIST_TYPE = "trustseal.key-list/v1"
 
-PURPOSES = ("record", "receipt", "checkpoint")
+PURPOSES = ("record", "receipt", "checkpoint", "witness")
 
 
 def key_id_for(verify_key: VerifyKey) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -29,9 +30,11 @@ __all__ = [
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
+    "SignatureVerifier",
     "is_valid_name",
     "key_hash",
     "open_note",
+    "parse_key_string",
     "sign_note",
 ]
 
@@ -44,9 +47,10 @@ _PRIVATE_PREFIX = "PRIVATE+KEY+"
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 
 
-def key_hash(name: str, public_key: bytes) -> bytes:
-    """The 4-byte Ed25519 key id for ``name`` and a raw 32-byte public key."""
-    data = name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key
+def key_hash(name: str, public_key: bytes, alg: int = ALG_ED25519) -> bytes:
+    """The 4-byte key id for ``name`` and a raw 32-byte public key of signature type
+    ``alg`` (0x01 a note signature; 0x04 a tlog-cosignature, :mod:`signing.cosignature`)."""
+    data = name.encode("utf-8") + b"\n" + bytes([alg]) + public_key
     return hashlib.sha256(data).digest()[:4]
 
 
@@ -65,7 +69,9 @@ def _strict_b64(text: str) -> bytes:
     return raw
 
 
-def _parse_key_string(text: str, what: str) -> tuple[str, bytes, bytes]:
+def parse_key_string(
+    text: str, what: str, alg: int = ALG_ED25519
+) -> tuple[str, bytes, bytes]:
     """Split ``name+hash+base64(alg || key)`` into name, key id and raw key."""
     parts = text.split("+", 2)
     if len(parts) != 3 or not is_valid_name(parts[0]) or not _HEX8.fullmatch(parts[1]):
@@ -75,11 +81,24 @@ def _parse_key_string(text: str, what: str) -> tuple[str, bytes, bytes]:
         blob = _strict_b64(key_b64)
     except ValueError as e:
         raise MalformedContent(f"{what} is not valid base64") from e
-    if not blob or blob[0] != ALG_ED25519:
+    if not blob or blob[0] != alg:
         raise MalformedContent(f"{what} uses an unsupported signature algorithm")
     if len(blob) != 33:
         raise MalformedContent(f"{what} is not a 32-byte Ed25519 key")
     return name, bytes.fromhex(hash_hex), blob[1:]
+
+
+class SignatureVerifier(Protocol):
+    """What :func:`open_note` checks a signature line with: a key's name, its 4-byte key
+    id and a check of the signature bytes over the note text."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_hash(self) -> bytes: ...
+
+    def verify(self, text: bytes, signature: bytes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ class NoteVerifier:
     @classmethod
     def from_string(cls, vkey: str) -> NoteVerifier:
         """Parse the ``name+hash+base64(0x01 || public key)`` verifier key form."""
-        name, kid, raw = _parse_key_string(vkey, "verifier key")
+        name, kid, raw = parse_key_string(vkey, "verifier key")
         if kid != key_hash(name, raw):
             raise MalformedContent("verifier key hash does not match its key")
         return cls(name, kid, VerifyKey(raw))
@@ -142,7 +161,7 @@ class NoteSigner:
         """Parse the ``PRIVATE+KEY+name+hash+base64(0x01 || seed)`` form."""
         if not skey.startswith(_PRIVATE_PREFIX):
             raise MalformedContent("signer key does not start with PRIVATE+KEY+")
-        name, kid, seed = _parse_key_string(skey[len(_PRIVATE_PREFIX) :], "signer key")
+        name, kid, seed = parse_key_string(skey[len(_PRIVATE_PREFIX) :], "signer key")
         signing_key = SigningKey(seed)
         if kid != key_hash(name, bytes(signing_key.verify_key)):
             raise MalformedContent("signer key hash does not match its key")
@@ -199,7 +218,9 @@ def sign_note(text: str, signers: Sequence[NoteSigner]) -> str:
     return text + "\n" + "".join(lines)
 
 
-def open_note(note_text: str, verifiers: Sequence[NoteVerifier]) -> tuple[str, list[NoteSignature]]:
+def open_note(
+    note_text: str, verifiers: Sequence[SignatureVerifier]
+) -> tuple[str, list[NoteSignature]]:
     """Verify a signed note; return its text and the signatures of known keys.
 
     Unknown signatures are ignored. A known key whose signature fails rejects the
@@ -207,7 +228,9 @@ def open_note(note_text: str, verifiers: Sequence[NoteVerifier]) -> tuple[str, l
     """
     if not verifiers:
         raise ValueError("open_note needs at least one trusted verifier")
-    known = {(v.name, v.key_hash): v for v in verifiers}
+    known: dict[tuple[str, bytes], SignatureVerifier] = {
+        (v.name, v.key_hash): v for v in verifiers
+    }
     # (1) valid UTF-8, no control characters but newline, bounded size
     _check_text(note_text)
     # (2) the text ends at the last blank line; signature lines follow it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from nacl.signing import VerifyKey
@@ -10,6 +11,7 @@ from nacl.signing import VerifyKey
 from signing.anchor import ChainClient
 from signing.bundle import BundleEvidence, PinnedKeys, verify_bundle
 from signing.canonical import b64decode
+from signing.cosignature import WitnessPolicy
 from signing.errors import MalformedContent
 from signing.note import NoteVerifier
 from signing.records import KeyOwner, sha256_hex
@@ -25,9 +27,14 @@ SERVICE_NAME = "TrustSeal service"
 
 
 def pinned_keys_from_document(
-    doc: Any, *, min_confirmations: int = 1, allow_untrusted_dev_chain: bool = False
+    doc: Any,
+    *,
+    min_confirmations: int = 1,
+    allow_untrusted_dev_chain: bool = False,
+    witnesses: WitnessPolicy | None = None,
 ) -> PinnedKeys:
-    """Read the document served at ``GET /v1/keys`` (or ``trustseal keys export``)."""
+    """Read the document served at ``GET /v1/keys`` (or ``trustseal keys export``).
+    The witness policy is the verifier's own, never taken from the document."""
     try:
         log = doc["log"]
         verifiers = [NoteVerifier.from_string(v) for v in log["verifiers"]]
@@ -47,6 +54,7 @@ def pinned_keys_from_document(
             contract=chain.get("contract"),
             min_confirmations=min_confirmations,
             allow_untrusted_dev_chain=allow_untrusted_dev_chain,
+            witnesses=witnesses,
         )
     except (KeyError, TypeError, ValueError) as e:
         raise MalformedContent(f"not a TrustSeal key document: {e}") from e
@@ -72,6 +80,7 @@ def verify_bundle_file(
         content_manifest=content_manifest,
         chain=chain,
         require_anchor=bool(rpc_url) if require_anchor is None else require_anchor,
+        now=datetime.now(UTC),
     )
 
 
