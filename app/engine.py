@@ -44,6 +44,7 @@ from app.verdict.content import ContentAnalyzer
 from app.verdict.pipeline import CollectionPipeline
 from app.verdict.policy import Policy, PolicyConfig
 from app.verdict.service import VerdictService
+from app.witnessing import Cosigner, WitnessService
 from signing.bundle import PinnedKeys
 from signing.c2pa_certs import (
     C2paSigningMaterial,
@@ -52,6 +53,7 @@ from signing.c2pa_certs import (
 )
 from signing.c2pa_media import SOFTWARE_AGENT, C2paMedia
 from signing.c2pa_workers import C2paWorkers
+from signing.cosignature import CosignatureSigner
 from signing.errors import ChainUnavailable
 from signing.keys import KeyRing
 from signing.note import NoteSigner
@@ -100,6 +102,26 @@ class TrustEngine:
             signer,
             on_sequenced=self.cache.invalidate,
             on_checkpoint=self.tiles.safely if self.tiles else lambda _cp: None,
+        )
+        # (2b) witnessing: the witnesses this log asks, and this service as a witness
+        endpoints = settings.witness_endpoints()
+        self.cosigner = (
+            Cosigner(
+                db,
+                endpoints,
+                self.log.consistency_proof,
+                timeout=settings.witness_timeout_seconds,
+            )
+            if endpoints
+            else None
+        )
+        self.log.cosign = self.cosigner
+        self.witness = WitnessService(
+            db,
+            CosignatureSigner(
+                settings.effective_witness_name, keys.current("witness").signing_key
+            ),
+            settings.witnessed_logs(),
         )
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
         if self.anchorer is not None:
@@ -177,6 +199,8 @@ class TrustEngine:
         return cls(settings, db, keys, material)
 
     def close(self) -> None:
+        if self.cosigner is not None:
+            self.cosigner.close()
         self.cache.close()
         self.db.close()
         if self.redis is not None:

@@ -14,6 +14,7 @@ from signing.errors import (
     UnsupportedMediaType,
     VerificationError,
 )
+from signing.witness import WitnessRefusal
 
 
 class AppError(Exception):
@@ -73,10 +74,23 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
 ]
 
 
+# A witness's refusals carry the status C2SP tlog-witness gives each (before the table's
+# VerificationError row); the titles, by status.
+WITNESS_TITLES = {
+    400: "Bad add-checkpoint request",
+    403: "Checkpoint not signed by a known key of its log",
+    404: "Log not witnessed here",
+    409: "Conflict with the checkpoint last cosigned",
+    422: "Consistency proof does not verify",
+}
+
+
 def classify(exc: Exception) -> tuple[int, str, str] | None:
     """Map an expected error to (status, title, detail); None for unexpected ones."""
     if isinstance(exc, AppError):
         return exc.status, exc.title, exc.detail
+    if isinstance(exc, WitnessRefusal):
+        return exc.status, WITNESS_TITLES[exc.status], str(exc)
     if isinstance(exc, DB_UNAVAILABLE):
         # never the driver's text: it names hosts and statements
         return 503, "Database unavailable", "the database is unavailable; retry shortly"

@@ -13,6 +13,7 @@ from app.store import Store, parse_public_key
 from signing.bundle import PinnedKeys
 from signing.c2pa_certs import C2paSigningMaterial
 from signing.canonical import b64decode
+from signing.cosignature import CosignatureVerifier
 from signing.keys import KeyRing
 from signing.note import NoteVerifier
 from signing.pinning import SERVICE_NAME
@@ -67,11 +68,25 @@ class KeyDirectory:
             "log": {
                 "origin": self.settings.log_origin,
                 "verifiers": [v.to_string() for v in self.pinned_keys().checkpoint_verifiers],
+                # the witnesses this log asks to cosign each checkpoint (their keys): a
+                # verifier may require a quorum of them (proof verify --witness)
+                "witnesses": [w.to_string() for w, _ in self.settings.witness_endpoints()],
+            },
+            # this service as a witness of other logs (POST /witness/add-checkpoint)
+            "witness": {
+                "verifier": self.witness_verifier().to_string(),
+                "logs": sorted(self.settings.witnessed_logs()),
             },
             "chain": self.chain_info(),
             "publishers": publishers,
             "c2pa": {"certificate_chain": self.c2pa_material.cert_chain_pem.decode()},
         }
+
+    def witness_verifier(self) -> CosignatureVerifier:
+        """The key this service cosigns other logs' checkpoints with, under its name."""
+        return CosignatureVerifier(
+            self.settings.effective_witness_name, self.keys.current("witness").verify_key
+        )
 
     def pinned_keys(self) -> PinnedKeys:
         """The keys a client pins, made once per checkpoint key set (a rotation makes new

@@ -59,6 +59,12 @@ DEGRADED = Counter(
     "Operations answered without a dependency that was unavailable",
     ["dependency"],
 )
+WITNESS_REQUESTS = Counter(
+    "trustseal_witness_requests",
+    "Cosignature requests this log sent to its witnesses, by outcome "
+    "(cosigned|conflict|refused|invalid|unreachable)",
+    ["outcome"],
+)
 MODEL_LATENCY = Histogram(
     "trustseal_model_inference_seconds",
     "Time spent in one model call, by model",

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detectors.embedder import Precision
 from signing.c2pa_trust import C2paTrust
+from signing.cosignature import CosignatureVerifier
+from signing.errors import MalformedContent
+from signing.note import NoteVerifier
 
 
 def default_data_dir() -> Path:
@@ -51,6 +54,17 @@ class Settings(BaseSettings):
     # write the log as C2SP tlog-tiles into data_dir/tlog (served at /tlog/) after each
     # checkpoint, for mirrors and static file servers
     log_tiles: bool = True
+    # Witnessing (C2SP tlog-witness, README "Witnesses"). The logs this service cosigns
+    # checkpoints for: their checkpoint verifier keys (name+hash+key; the key name is the
+    # log's origin), separated by commas or white space.
+    witness_logs: str = ""
+    # the name this service cosigns under; default: the log origin's host + "/witness"
+    witness_name: str | None = Field(default=None, pattern=r"^[^\s+]+$")
+    # the witnesses this log asks to cosign each checkpoint: "VKEY URL" entries (the
+    # witness's cosignature verifier key and its submission prefix), separated by commas
+    # or newlines
+    witnesses: str = ""
+    witness_timeout_seconds: float = Field(default=5.0, gt=0)
     sequence_interval_seconds: float = Field(default=1.0, gt=0)
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
     model_dir: Path | None = None
@@ -107,6 +121,8 @@ class Settings(BaseSettings):
             raise ValueError("set both TRUSTSEAL_C2PA_CERT_CHAIN and TRUSTSEAL_C2PA_PRIVATE_KEY")
         if self.chain_rpc_url and self.chain_private_key is None:
             raise ValueError("TRUSTSEAL_CHAIN_RPC_URL needs TRUSTSEAL_CHAIN_PRIVATE_KEY")
+        self.witnessed_logs()  # malformed keys are refused here, not at the first request
+        self.witness_endpoints()
         if self.environment == "production" and (
             not self.database_url or self.database_url.startswith("sqlite")
         ):
@@ -120,6 +136,40 @@ class Settings(BaseSettings):
             return self.model_dir
         trained = self.data_dir / "model"
         return trained if (trained / "metadata.json").exists() else None
+
+    @property
+    def effective_witness_name(self) -> str:
+        return self.witness_name or self.log_origin.split("/", 1)[0] + "/witness"
+
+    def witnessed_logs(self) -> dict[str, list[NoteVerifier]]:
+        """The logs this service witnesses: their checkpoint keys by origin."""
+        logs: dict[str, list[NoteVerifier]] = {}
+        for vkey in re.split(r"[\s,]+", self.witness_logs.strip()):
+            if vkey:
+                try:
+                    verifier = NoteVerifier.from_string(vkey)
+                except MalformedContent as e:
+                    raise ValueError(f"TRUSTSEAL_WITNESS_LOGS: {e}: {vkey}") from None
+                logs.setdefault(verifier.name, []).append(verifier)
+        return logs
+
+    def witness_endpoints(self) -> list[tuple[CosignatureVerifier, str]]:
+        """The witnesses this log asks: each one's key and submission prefix."""
+        endpoints = []
+        for entry in re.split(r"[,\n]+", self.witnesses.strip()):
+            if not entry.strip():
+                continue
+            parts = entry.split()
+            if len(parts) != 2 or not re.match(r"https?://[^\s/]+", parts[1]):
+                raise ValueError(
+                    f"TRUSTSEAL_WITNESSES: each entry is 'VKEY URL' (http or https): {entry!r}"
+                )
+            try:
+                witness = CosignatureVerifier.from_string(parts[0])
+            except MalformedContent as e:
+                raise ValueError(f"TRUSTSEAL_WITNESSES: {e}: {parts[0]}") from None
+            endpoints.append((witness, parts[1].rstrip("/")))
+        return endpoints
 
     @property
     def keys_dir(self) -> Path:

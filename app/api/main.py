@@ -26,6 +26,7 @@ from app.api.routes import (
     soft_binding,
     tiles,
     verify,
+    witness,
 )
 from app.api.timeouts import RequestDeadlines
 from app.engine import TrustEngine
@@ -86,7 +87,7 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app, settings)
-    for module in (verify, items, log, tiles, lookup, soft_binding, akismet):
+    for module in (verify, items, log, tiles, lookup, soft_binding, akismet, witness):
         app.include_router(module.router, dependencies=[ClientLimit])
     for module in (sign, feedback, keys, publishers, health):
         app.include_router(module.router)

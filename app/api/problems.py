@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.errors import EXPECTED, classify
 from app.state.ratelimit import RateLimited
+from signing.witness import SIZE_MEDIA_TYPE, WitnessRefusal
 
 log = logging.getLogger("trustseal.api")
 PROBLEM_TYPE = "application/problem+json"
@@ -46,7 +47,12 @@ def install(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
 
-    async def _expected(_req: Request, exc: Exception) -> JSONResponse:
+    async def _expected(_req: Request, exc: Exception) -> Response:
+        if isinstance(exc, WitnessRefusal) and exc.latest_size is not None:
+            # tlog-witness: a 409 answers the size of the checkpoint last cosigned
+            return PlainTextResponse(
+                f"{exc.latest_size}\n", status_code=409, media_type=SIZE_MEDIA_TYPE
+            )
         mapped = classify(exc)
         assert mapped is not None
         status, title, detail = mapped

@@ -88,7 +88,7 @@ def publisher_list() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Argument(help="record, receipt or checkpoint")],
+    purpose: Annotated[str, typer.Argument(help="record, receipt, checkpoint or witness")],
 ) -> None:
     """Start signing with a new key; old public keys keep verifying."""
     with engine_session() as engine:

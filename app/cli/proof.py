@@ -22,6 +22,7 @@ from app.cli.common import (
     read_json,
     write_file,
 )
+from signing.errors import MalformedContent
 
 proof_app = typer.Typer(help="Transparency-log proof bundles.", no_args_is_help=True)
 
@@ -76,13 +77,35 @@ def proof_verify(
     allow_untrusted_dev_chain: Annotated[
         bool, typer.Option(help="accept an anchor on a development chain")
     ] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            metavar="VKEY",
+            help="a witness's cosignature verifier key (name+hash+key); repeat for each. "
+            "The checkpoint must then be cosigned by a quorum of them",
+        ),
+    ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option(min=1, help="how many --witness keys must have cosigned (default: all)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
 ) -> None:
     """Verify a bundle offline; exit 0 only if every check holds, 1 if one fails."""
+    from signing.cosignature import WitnessPolicy
     from signing.pinning import pinned_keys_from_document, verify_bundle_file
 
     if content is not None and text is not None:
         fail("give --content or --text, not both")
+    policy = None
+    if witness_quorum is not None and not witness:
+        fail("--witness-quorum needs at least one --witness key")
+    if witness:
+        try:
+            policy = WitnessPolicy.from_strings(witness, witness_quorum)
+        except (MalformedContent, ValueError) as e:
+            fail(f"--witness: {e}")
     bundle, manifest = _load_bundle(bundle_path)
     data = (
         read_file(content) if content is not None else text.encode() if text is not None else None
@@ -93,6 +116,7 @@ def proof_verify(
                 read_json(keys),
                 min_confirmations=min_confirmations,
                 allow_untrusted_dev_chain=allow_untrusted_dev_chain,
+                witnesses=policy,
             )
         else:
             with engine_session() as engine:
@@ -100,6 +124,7 @@ def proof_verify(
                     engine.public_keys(),
                     min_confirmations=min_confirmations,
                     allow_untrusted_dev_chain=allow_untrusted_dev_chain,
+                    witnesses=policy,
                 )
         evidence = verify_bundle_file(
             bundle,

@@ -32,9 +32,9 @@ LOCK_KEY = 0x7275_7374  # advisory lock id of the sequencer
 NODES_BY_ID = select(NODES.c.id, NODES.c.hash).where(
     NODES.c.id.in_(bindparam("ids", expanding=True))
 )
-CHECKPOINT_AT = select(CHECKPOINTS.c.size, CHECKPOINTS.c.root, CHECKPOINTS.c.note).where(
-    CHECKPOINTS.c.size == bindparam("size")
-)
+CHECKPOINT_AT = select(
+    CHECKPOINTS.c.size, CHECKPOINTS.c.root, CHECKPOINTS.c.note, CHECKPOINTS.c.cosigning
+).where(CHECKPOINTS.c.size == bindparam("size"))
 # An item's records with their log entries, the latest tree size and, per entry, the
 # smallest anchored checkpoint covering it: one statement, so one consistent snapshot.
 ITEM_RECORDS = (
@@ -113,14 +113,18 @@ class TransparencyLog:
         signer: NoteSigner,
         on_sequenced: Callable[[list[str]], None] = lambda _shas: None,
         on_checkpoint: Callable[[SignedCheckpoint], None] = lambda _cp: None,
+        cosign: Callable[[SignedCheckpoint], SignedCheckpoint] | None = None,
     ):
         self.db = db
         self.origin = origin
         self.signer = signer
         self.on_sequenced = on_sequenced
         self.on_checkpoint = on_checkpoint
+        # asks the witnesses for cosignatures of a new checkpoint and keeps its note with
+        # them (app.witnessing.Cosigner); None when no witness is configured
+        self.cosign = cosign
         # Both hold only what never changes once committed: complete subtrees, and the
-        # one signed checkpoint of each tree size.
+        # one signed checkpoint of each tree size (once its cosignatures are in).
         self.nodes = NodeCache()
         self._checkpoints: Lru[int, SignedCheckpoint] = Lru(16)
 
@@ -157,12 +161,18 @@ class TransparencyLog:
             note = sign_checkpoint(cp, self.signer)
             conn.execute(
                 CHECKPOINTS.insert().values(
-                    size=cp.size, root=cp.root, note=note, created_at=datetime.now(UTC)
+                    size=cp.size,
+                    root=cp.root,
+                    note=note,
+                    created_at=datetime.now(UTC),
+                    cosigning=self.cosign is not None,
                 )
             )
         # committed: the new right edge of the tree is what fresh items' proofs need
         self.nodes.put(result.nodes[-self.nodes.capacity :])
         signed = SignedCheckpoint(cp, note)
+        if self.cosign is not None:
+            signed = self.cosign(signed)
         self._checkpoints.put(cp.size, signed)
         self.on_sequenced(sorted({sha for _, _, sha in pending}))
         self.on_checkpoint(signed)
@@ -216,7 +226,8 @@ class TransparencyLog:
             if row is None:
                 raise NotFound(f"no checkpoint at size {size}")
             signed = SignedCheckpoint(Checkpoint(self.origin, row.size, bytes(row.root)), row.note)
-            self._checkpoints.put(size, signed)
+            if not row.cosigning:  # its note gains cosignatures until then
+                self._checkpoints.put(size, signed)
         return signed
 
     def pending_count(self) -> int:

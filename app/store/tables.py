@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -103,6 +113,37 @@ class CheckpointRow(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # True from the commit until the configured witnesses were asked for cosignatures
+    # and the note rewritten with them (app.witnessing): until then no process caches it
+    cosigning: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+
+
+class Cosignature(SQLModel, table=True):
+    """A witness's cosignature of one of this log's checkpoints (C2SP tlog-cosignature)."""
+
+    __tablename__ = "cosignatures"
+
+    checkpoint_size: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False)
+    )
+    witness: str = Field(primary_key=True, max_length=500)  # its verifier key
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WitnessedLog(SQLModel, table=True):
+    """As a witness for another log: the last checkpoint this service cosigned for it."""
+
+    __tablename__ = "witnessed_logs"
+
+    origin: str = Field(primary_key=True, max_length=500)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class AnchorRow(SQLModel, table=True):
@@ -311,6 +352,8 @@ ENTRIES = LogEntry.__table__  # type: ignore[attr-defined]
 NODES = TreeNode.__table__  # type: ignore[attr-defined]
 CHECKPOINTS = CheckpointRow.__table__  # type: ignore[attr-defined]
 ANCHORS = AnchorRow.__table__  # type: ignore[attr-defined]
+COSIGNATURES = Cosignature.__table__  # type: ignore[attr-defined]
+WITNESSED_LOGS = WitnessedLog.__table__  # type: ignore[attr-defined]
 STATE = ServiceState.__table__  # type: ignore[attr-defined]
 LABELS = Label.__table__  # type: ignore[attr-defined]
 COMMENTS = Comment.__table__  # type: ignore[attr-defined]

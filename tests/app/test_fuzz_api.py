@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from nacl.signing import SigningKey
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
@@ -29,6 +30,10 @@ from schemathesis.specs.openapi.checks import (
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
+from signing.checkpoint import Checkpoint, sign_checkpoint
+from signing.merkle import EMPTY_ROOT
+from signing.note import NoteSigner
+from signing.witness import add_checkpoint_body
 from tests.support import media_factory
 
 POSITIVE, NEGATIVE, KNOWN = 30, 15, 5  # examples per operation (positive: per media type)
@@ -45,11 +50,21 @@ CONTENT_EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 # not tell 1e23 from 100000000000000000000000).
 # The Akismet routes answer as Akismet does: HTTP 200 whatever the input, a refusal in
 # the body ("Missing required field: blog.", "invalid") and X-akismet-debug-help.
+# A witness's add-checkpoint body is text whose grammar (C2SP tlog-witness) a schema
+# string cannot carry: the spec answers a malformed one 400, a bad proof 422.
+WITNESSED = NoteSigner("witnessed.example/log", SigningKey(bytes(range(32))))
+EMPTY_TREE = Checkpoint("witnessed.example/log", 0, EMPTY_ROOT)
 CONFIG = """
 [[operations]]
 include-path-regex = "^/v1/log/proof/|^/v1/sign$"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "401", "403", "404", "409", "422", "429",
+]
+
+[[operations]]
+include-path-regex = "^/witness/add-checkpoint$"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "400", "403", "404", "409", "422", "429",
 ]
 
 [[operations]]
@@ -67,6 +82,7 @@ def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrustEngin
             log_worker=False,
             rate_limit_per_client="1000000/minute",
             rate_limit_per_api_key="1000000/minute",
+            witness_logs=WITNESSED.verifier().to_string(),
         )
     )
     eng.known_sha256 = eng.sign_bytes(media_factory.make_jpeg()).sha256  # type: ignore[attr-defined]
@@ -128,6 +144,11 @@ def known_inputs(engine: TrustEngine) -> dict[str, dict[str, Any]]:
         **{
             f"POST /1.1/{endpoint}": {"body": akismet, "media_type": FORM}
             for endpoint in ("comment-check", "submit-spam", "submit-ham")
+        },
+        # a log this service witnesses, at its empty tree: cosigned however often asked
+        "POST /witness/add-checkpoint": {
+            "body": add_checkpoint_body(0, [], sign_checkpoint(EMPTY_TREE, WITNESSED)).decode(),
+            "media_type": "text/plain",
         },
         "POST /1.1/verify-key": {
             "body": {"key": akismet["api_key"], "blog": akismet["blog"]},

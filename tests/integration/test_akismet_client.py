@@ -4,19 +4,13 @@ client, and its own reading of the answers."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import akismet
 import httpx
 import pytest
 
-from tests.support.cli import TRUSTSEAL
-from tests.support.servers import free_port
+from tests.support.servers import ServedTrustSeal as Service
 
 BLOG = "https://blog.example"
 SPAM = (
@@ -24,40 +18,6 @@ SPAM = (
     "www.cheap-deals.example"
 )
 HAM = "Thanks for the write-up, the part about the cache invalidation helped me fix our build."
-
-
-class Service:
-    def __init__(self, data: Path) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTSEAL_")}
-        self.env |= {"TRUSTSEAL_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
-        self.port = free_port()
-        self.log = data.parent / "serve.log"
-
-    def cli(self, *args: str) -> dict:  # type: ignore[type-arg]
-        out = subprocess.run(
-            [TRUSTSEAL, *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-    def start(self) -> None:
-        args = [TRUSTSEAL, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("ab") as sink:
-            self.proc = subprocess.Popen(args, env=self.env, stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError("trustseal serve did not answer in time")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 class ToService(httpx.BaseTransport):

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import http.server
+import json
+import os
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import redis
+
+from tests.support.cli import TRUSTSEAL
 
 
 def free_port() -> int:
@@ -89,3 +94,41 @@ class CountingServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class ServedTrustSeal:
+    """``trustseal serve`` on a free loopback port, on its own data directory and settings."""
+
+    def __init__(self, data: Path, port: int | None = None, **settings: str) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTSEAL_")}
+        self.env |= {"TRUSTSEAL_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+        self.env |= {f"TRUSTSEAL_{k.upper()}": v for k, v in settings.items()}
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data.parent / "serve.log"
+
+    def cli(self, *args: str) -> dict:  # type: ignore[type-arg]
+        out = subprocess.run(
+            [TRUSTSEAL, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    def start(self) -> None:
+        args = [TRUSTSEAL, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log.open("ab") as sink:
+            self.proc = subprocess.Popen(args, env=self.env, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise AssertionError("trustseal serve did not answer in time")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)

@@ -202,6 +202,17 @@ class PublicKey(Document):
 class LogKeys(Document):
     origin: str = Field(description="the log's origin line")
     verifiers: list[str] = Field(description="checkpoint verifier keys, C2SP note format")
+    witnesses: list[str] = Field(
+        description="cosignature verifier keys (C2SP tlog-cosignature) of the witnesses "
+        "this log asks to cosign each checkpoint; empty when it asks none"
+    )
+
+
+class WitnessKeys(Document):
+    """This service as a witness of other logs (``POST /witness/add-checkpoint``)."""
+
+    verifier: str = Field(description="its cosignature verifier key (name+hash+key)")
+    logs: list[str] = Field(description="the origins of the logs it cosigns for")
 
 
 class ChainInfo(Document):
@@ -269,6 +280,7 @@ class PublicKeys(Document):
         description="the receipt and checkpoint keys as lists signed by each of their keys"
     )
     log: LogKeys
+    witness: WitnessKeys
     chain: ChainInfo = Field(description="where the log is anchored, or that it is not")
     publishers: list[PublisherKey] = Field(description="registered, unrevoked publishers")
     c2pa: C2paKeys

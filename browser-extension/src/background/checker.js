@@ -11,8 +11,9 @@
 import { sha256Hex, sha256OfText } from '../lib/hash.js';
 import { lookupDigest } from '../lib/lookup.js';
 import { findImageOriginal, findTextOriginal } from '../lib/near-lookup.js';
-import { verifyCheckpoint } from '../lib/note.js';
+import { verifyCheckpoint, verifyWitnesses } from '../lib/note.js';
 import { verifyReceipt } from '../lib/receipt.js';
+import { witnessPolicy } from '../lib/settings.js';
 import { ServiceError } from './service-client.js';
 import { TTL_MS, cacheKey } from './verdict-cache.js';
 
@@ -89,7 +90,9 @@ async function checkReceipt(doc, ctx) {
 
 /**
  * The log checkpoint a verdict names, against the pinned checkpoint keys (a rotated key
- * through the signed checkpoint key list, as for receipts). A verdict without one passes.
+ * through the signed checkpoint key list, as for receipts), then against the user's
+ * witness policy if there is one (settings.witnesses, witnessQuorum). A verdict without
+ * a checkpoint passes.
  */
 async function checkCheckpoint(doc, ctx) {
   const note = doc?.provenance?.log?.checkpoint;
@@ -103,13 +106,19 @@ async function checkCheckpoint(doc, ctx) {
     pinned = await ctx.keyStore.checkpoints(ctx.client, { refresh: true });
     result = await verifyCheckpoint(note, pinned, ctx.subtle);
   }
-  return result;
+  if (!result.ok) return result;
+  // a policy that does not parse throws (checkpoint.witness.policy): an error, not a pass
+  const policy = await witnessPolicy(ctx.settings.witnesses, ctx.settings.witnessQuorum, ctx.subtle);
+  if (!policy) return result;
+  const witnessed = await verifyWitnesses(note, policy, ctx.subtle, ctx.now?.());
+  return witnessed.ok ? { ...result, witnesses: witnessed.witnesses } : witnessed;
 }
 
 /**
  * Check `item` ({kind: 'image', url} or {kind: 'text', text}). `ctx` holds
- * {settings, full, client, cache, keyStore, fetchImage, subtle}. Resolves to an outcome
- * (see lib/badge-state.js); never rejects.
+ * {settings, full, client, cache, keyStore, fetchImage, subtle} and optionally `now`
+ * (ms, for witness cosignature times). Resolves to an outcome (see lib/badge-state.js);
+ * never rejects.
  */
 export async function checkItem(item, ctx) {
   const via = ctx.full ? 'full' : 'lookup';

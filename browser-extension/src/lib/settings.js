@@ -4,7 +4,9 @@
  * stays on this machine).
  */
 
+import { decodeBase64 } from './base64.js';
 import { PREFIX_MAX, PREFIX_MIN } from './hash.js';
+import { ALG_COSIGNATURE, ALG_NOTE, NoteError, keyHash } from './note.js';
 import { DEFAULT_COMMENT_SELECTORS } from './selectors.js';
 import { normalizeServiceUrl, normalizeSite } from './site.js';
 
@@ -30,11 +32,25 @@ export const DEFAULT_SETTINGS = Object.freeze({
   nearCopies: true,
   imageBands: 4,
   textBands: 8,
+  // A witness policy: witness verifier keys (`name+hash+base64(0x04 || key)`) and how
+  // many of them must have cosigned a checkpoint (1..witnesses.length; default all of
+  // them). No witnesses: checkpoints need the log's signature only.
+  witnesses: Object.freeze([]),
+  witnessQuorum: 0,
 });
+
+// A witness verifier key. The key's base64 may hold "+" itself: the name and the hash
+// are the first two parts.
+export const WITNESS_KEY = /^([^+\s]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/=]+)$/;
 
 function bands(value, fallback) {
   const n = Number(value);
   return Number.isInteger(n) && n >= 1 && n <= 16 ? n : fallback;
+}
+
+function quorumOf(value, count) {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= count ? n : count;
 }
 
 function uniqueStrings(list, normalize) {
@@ -52,6 +68,9 @@ export function withDefaults(stored) {
   const s = stored && typeof stored === 'object' ? stored : {};
   const d = DEFAULT_SETTINGS;
   const prefix = Number(s.prefixLength);
+  // kept as written, malformed or not: witnessPolicy refuses a malformed one, so that a
+  // damaged policy fails checks instead of silently needing fewer witnesses
+  const witnesses = uniqueStrings(s.witnesses, (v) => (typeof v === 'string' ? v.trim() : null)) ?? [...d.witnesses];
   return {
     enabled: typeof s.enabled === 'boolean' ? s.enabled : d.enabled,
     serviceUrl: normalizeServiceUrl(s.serviceUrl) ?? d.serviceUrl,
@@ -68,5 +87,59 @@ export function withDefaults(stored) {
     nearCopies: typeof s.nearCopies === 'boolean' ? s.nearCopies : d.nearCopies,
     imageBands: bands(s.imageBands, d.imageBands),
     textBands: bands(s.textBands, d.textBands),
+    witnesses,
+    witnessQuorum: quorumOf(s.witnessQuorum, witnesses.length),
   };
+}
+
+const policyError = (message) => new NoteError('checkpoint.witness.policy', message);
+
+/**
+ * A witness verifier key (`name+hash+base64(0x04 || key)`) as {name, keyId, raw};
+ * NoteError (checkpoint.witness.policy) otherwise, a log's own key (0x01) included.
+ * The hash is checked by witnessPolicy.
+ */
+export function parseWitnessKey(vkey) {
+  const text = String(vkey).trim();
+  const shown = text.slice(0, 60);
+  const m = WITNESS_KEY.exec(text);
+  let raw = null;
+  try {
+    raw = m ? decodeBase64(m[3]) : null;
+  } catch {
+    // not base64: no key
+  }
+  if (raw?.length === 33 && raw[0] === ALG_NOTE) {
+    throw policyError(`a log's checkpoint key, not a witness's cosignature key: ${shown}`);
+  }
+  if (!raw || raw.length !== 33 || raw[0] !== ALG_COSIGNATURE) {
+    throw policyError(`not a witness key (name+hash+key, key type 0x04): ${shown}`);
+  }
+  return { name: m[1], keyId: m[2].toLowerCase(), raw: raw.subarray(1) };
+}
+
+/**
+ * The witness policy of witness keys and a quorum (null or undefined: all of them) as
+ * verifyWitnesses (note.js) takes it, {witnesses: [{name, keyId, raw}], quorum}; null
+ * for no keys (no policy). NoteError (checkpoint.witness.policy) for a malformed key, a
+ * hash that does not match its key, a key listed twice or a quorum out of range.
+ */
+export async function witnessPolicy(vkeys, quorum = null, subtle = globalThis.crypto.subtle) {
+  if (!Array.isArray(vkeys) || vkeys.length === 0) return null;
+  const witnesses = [];
+  for (const vkey of vkeys) {
+    const w = parseWitnessKey(vkey);
+    if ((await keyHash(w.name, w.raw, subtle, ALG_COSIGNATURE)) !== w.keyId) {
+      throw policyError(`the witness key's hash does not match its key: ${String(vkey).trim().slice(0, 60)}`);
+    }
+    // one witness must not count twice, under two names or twice under one
+    const same = (o) => (o.name === w.name && o.keyId === w.keyId) || o.raw.every((b, i) => b === w.raw[i]);
+    if (witnesses.some(same)) throw policyError(`a witness key listed twice: ${w.name}`);
+    witnesses.push(w);
+  }
+  const q = quorum === null || quorum === undefined ? witnesses.length : quorum;
+  if (!Number.isInteger(q) || q < 1 || q > witnesses.length) {
+    throw policyError(`the quorum must be a whole number from 1 to ${witnesses.length}`);
+  }
+  return { witnesses, quorum: q };
 }

@@ -1,7 +1,7 @@
 /** Options page: reads and writes the settings in chrome.storage.local. */
 
 import { VERIFIER_KEY, createReceiptKeyStore } from '../background/receipt-keys.js';
-import { DEFAULT_SETTINGS, SETTINGS_KEY, withDefaults } from '../lib/settings.js';
+import { DEFAULT_SETTINGS, SETTINGS_KEY, witnessPolicy, withDefaults } from '../lib/settings.js';
 import { parseSelectorList, selectorIsValid } from '../lib/selectors.js';
 import { normalizeServiceUrl, normalizeSite } from '../lib/site.js';
 
@@ -38,6 +38,41 @@ function renderSites() {
   $('siteList').replaceChildren(...items);
 }
 
+function showWitnessPolicy(settings) {
+  const { witnesses, witnessQuorum } = settings;
+  const names = witnesses.map((vkey) => vkey.split('+')[0]).join(', ');
+  $('witnessPolicy').textContent = witnesses.length
+    ? `Now: a checkpoint needs cosignatures by ${witnessQuorum} of ${witnesses.length} witness${witnesses.length === 1 ? '' : 'es'} (${names}).`
+    : "Now: no witness policy; a checkpoint needs the log's signature only.";
+}
+
+/**
+ * The witness keys and quorum as entered: {witnesses, witnessQuorum}, or {error, field}
+ * for a malformed key, a bad quorum or a quorum without keys.
+ */
+async function readWitnessPolicy() {
+  const witnesses = [...new Set($('witnesses').value.split('\n').map((line) => line.trim()).filter(Boolean))];
+  // a number field reads "" for what is not a number: that must not mean "all of them"
+  const quorumText = $('witnessQuorum').validity?.badInput ? 'not a number' : $('witnessQuorum').value.trim();
+  if (witnesses.length === 0) {
+    if (quorumText) return { error: 'A quorum needs witness keys: enter them, or leave the quorum empty.', field: 'witnessQuorum' };
+    return { witnesses, witnessQuorum: 0 };
+  }
+  try {
+    await witnessPolicy(witnesses, null, crypto.subtle); // each key well formed, none twice
+  } catch (error) {
+    return { error: `Witness keys: ${error.message}`, field: 'witnesses' };
+  }
+  const quorum = quorumText === '' ? witnesses.length : Number(quorumText);
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > witnesses.length) {
+    return {
+      error: `The quorum must be a whole number from 1 to ${witnesses.length} (the number of witness keys), or empty for all of them.`,
+      field: 'witnessQuorum',
+    };
+  }
+  return { witnesses, witnessQuorum: quorum };
+}
+
 function fill(settings) {
   $('serviceUrl').value = settings.serviceUrl;
   $('apiKey').value = settings.apiKey;
@@ -46,6 +81,9 @@ function fill(settings) {
   $('scanImages').checked = settings.scanImages;
   $('scanArticles').checked = settings.scanArticles;
   $('commentSelectors').value = settings.commentSelectors.join('\n');
+  $('witnesses').value = settings.witnesses.join('\n');
+  $('witnessQuorum').value = settings.witnesses.length ? String(settings.witnessQuorum) : '';
+  showWitnessPolicy(settings);
   sites = [...settings.fullAnalysisSites];
   renderSites();
 }
@@ -80,6 +118,12 @@ async function save(event) {
     $('commentSelectors').focus();
     return;
   }
+  const witnessed = await readWitnessPolicy();
+  if (witnessed.error) {
+    say('status', witnessed.error, true);
+    $(witnessed.field).focus();
+    return;
+  }
   const stored = withDefaults((await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]);
   const settings = withDefaults({
     ...stored, // what the popup sets (sites switched off) survives a save here
@@ -91,6 +135,8 @@ async function save(event) {
     scanArticles: $('scanArticles').checked,
     commentSelectors: selectors,
     prefixLength: Number($('prefixLength').value),
+    witnesses: witnessed.witnesses,
+    witnessQuorum: witnessed.witnessQuorum,
   });
   await chrome.storage.local.set({ [SETTINGS_KEY]: settings });
   fill(settings);
