@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.support.servers import free_port
+from tests.support.tlogcheck import build_tlogcheck
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 # anvil's first default development account (public, funded only on local nodes)
@@ -85,3 +86,9 @@ def anvil(anvil_bin: Path, tmp_path: Path) -> Iterator[Anvil]:
     if node.proc is not None:
         os.kill(node.proc.pid, signal.SIGCONT)
     node.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tools/tlogcheck, built against Debian's golang.org/x/mod (GOPATH mode, offline)."""
+    return build_tlogcheck(tmp_path_factory.mktemp("go") / "tlogcheck")

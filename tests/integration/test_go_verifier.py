@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
-import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -24,33 +22,10 @@ from app.engine import TrustEngine
 from app.settings import Settings
 from app.store.tables import ENTRIES, RECORDS
 from signing.records import record_leaf_hash
+from tests.support.tlogcheck import check
 
 ROOT = Path(__file__).resolve().parents[2]
 GOPATH = "/usr/share/gocode"
-
-
-@pytest.fixture(scope="module")
-def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # the test command installs Go and x/mod (scripts/test.sh); their absence is a failure
-    go = shutil.which("go")
-    assert go, "no Go toolchain: run scripts/test.sh, which installs golang-go"
-    assert Path(GOPATH, "src/golang.org/x/mod/sumdb/tlog").is_dir(), "golang-golang-x-mod-dev"
-    out = tmp_path_factory.mktemp("go") / "tlogcheck"
-    env = {
-        **os.environ,
-        "GO111MODULE": "off",
-        "GOPATH": GOPATH,
-        "GOCACHE": str(out.parent / "cache"),
-    }
-    build = subprocess.run(
-        [go, "build", "-o", str(out), str(ROOT / "tools" / "tlogcheck" / "main.go")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, build.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +42,6 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrustEngine,
     engine.log.sequence_all()
     yield engine, old.checkpoint.size, old.note
     engine.close()
-
-
-def check(binary: Path, tiles: str, vkey: str, proofs: Path | None = None) -> tuple[int, dict]:
-    args = [str(binary), "-tiles", tiles, "-vkey", vkey]
-    if proofs is not None:
-        args += ["-proofs", str(proofs)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    return done.returncode, json.loads(done.stdout)
 
 
 def serve(directory: Path) -> tuple[str, http.server.ThreadingHTTPServer]:

@@ -27,6 +27,7 @@ from signing.note import NoteSigner
 from signing.witness import add_checkpoint_body
 from tests.support.cli import run
 from tests.support.servers import ServedTrustSeal, free_port
+from tests.support.tlogcheck import check
 
 
 @dataclass
@@ -100,6 +101,18 @@ def test_each_checkpoint_is_cosigned_by_the_witness_over_http(pair: Pair) -> Non
     assert answer.status_code == 409
     assert answer.headers["content-type"].startswith("text/x.tlog.size")
     assert answer.text == f"{size + 1}\n"
+
+
+def test_go_reads_the_cosigned_checkpoint_and_tiles(pair: Pair, tlogcheck: Path) -> None:
+    """Go's sumdb/note opens the note with its cosignature lines (unknown keys ignored)
+    and rebuilds its root from the tiles."""
+    grow(pair, 3, "go")
+    latest = pair.log.log.latest()
+    assert latest is not None and latest.note.count("\u2014 ") == 2
+    vkey = pair.log.public_keys()["log"]["verifiers"][0]
+    code, out = check(tlogcheck, str(pair.log_dir / "tlog"), vkey)
+    assert code == 0, out
+    assert (out["ok"], out["size"]) == (True, latest.checkpoint.size)
 
 
 def test_a_forked_log_is_refused_with_the_spec_answers(pair: Pair) -> None:
