@@ -5,25 +5,17 @@ of ``WitnessPolicy.check`` on either side cannot go unnoticed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2] / "browser-extension"
-SCRIPT = ROOT / "test" / "fixtures" / "make-cosignature-vectors.py"
+from tests.support.fixture_scripts import EXTENSION as ROOT
+from tests.support.fixture_scripts import load_fixture_script
+
 VECTORS = ROOT / "test" / "fixtures" / "cosignature-vectors.json"
 
 
-def load_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_cosignature_vectors", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_the_cosignature_vectors_are_the_service_s() -> None:
-    script = load_script()
+    script = load_fixture_script("make-cosignature-vectors")
     committed = json.loads(VECTORS.read_text("utf-8"))
     assert [[c["note"], c["witnesses"], c["quorum"]] for c in committed["cases"]] == [
         [note, listed, quorum] for note, listed, quorum in script.CASES

@@ -5,30 +5,20 @@ either side cannot go unnoticed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2] / "browser-extension"
-SCRIPT = ROOT / "test" / "fixtures" / "make-binding-vectors.py"
-
-
-def load_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_binding_vectors", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.fixture_scripts import EXTENSION as ROOT
+from tests.support.fixture_scripts import load_fixture_script
 
 
 def test_the_text_tables_are_python_s() -> None:
-    script = load_script()
+    script = load_fixture_script("make-binding-vectors")
     committed = (ROOT / "src" / "lib" / "text-tables.js").read_text(encoding="utf-8")
     assert committed == script.tables_module()
 
 
 def test_the_binding_vectors_are_the_service_s() -> None:
-    script = load_script()
+    script = load_fixture_script("make-binding-vectors")
     committed = json.loads((ROOT / "test" / "fixtures" / "binding-vectors.json").read_text("utf-8"))
     assert [t["text"] for t in committed["texts"]] == script.TEXTS
     fresh = script.vectors()
