@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -22,16 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from detectors.normalize import normalize_text
 from detectors.spam import SpamClassifier
 
-PHRASES = [
-    "thanks for sharing, the second chart explains the drop in March",
-    "click here to claim your free prize before midnight, limited offer",
-    "I disagree with the conclusion but the sources look solid",
-    "does anyone know where the original photo was taken?",
-    "WIN CASH NOW reply YES to this number for a guaranteed bonus",
-    "great write-up, bookmarked for the team meeting tomorrow",
-    "the video seems edited around 0:42, the shadows change direction",
-    "cheap followers and likes, visit our site for instant growth",
-]
+# the phrases of the load's own script, read from it, so both measure the same texts
+LUA = Path(__file__).with_name("verify_text.lua").read_text()
+PHRASES = re.findall(r'^  "(.*)",$', LUA.split("local phrases = {", 1)[1].split("}", 1)[0], re.M)
 
 
 def main() -> int:
