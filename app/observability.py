@@ -62,7 +62,7 @@ DEGRADED = Counter(
 WITNESS_REQUESTS = Counter(
     "trustseal_witness_requests",
     "Cosignature requests this log sent to its witnesses, by outcome "
-    "(cosigned|conflict|refused|invalid|unreachable)",
+    "(cosigned|conflict|refused|invalid|unreachable|failed)",
     ["outcome"],
 )
 MODEL_LATENCY = Histogram(

@@ -107,7 +107,7 @@ class Cosigner:
         """The checkpoint with the cosignatures its witnesses gave, kept in the database
         (the note keeps its log signature first, then the witnesses' lines in the order
         configured)."""
-        answers = list(self._pool.map(lambda w: self._ask(signed, *w), self.witnesses))
+        answers = list(self._pool.map(lambda w: self._safely(signed, *w), self.witnesses))
         got = [a for a in answers if a is not None]
         note = signed.note + "".join(line for _, _, line in got)
         try:
@@ -116,6 +116,19 @@ class Cosigner:
             _log.exception("cosignatures of checkpoint %d not kept", signed.checkpoint.size)
             return signed
         return SignedCheckpoint(signed.checkpoint, note)
+
+    def _safely(
+        self, signed: SignedCheckpoint, witness: CosignatureVerifier, url: str
+    ) -> tuple[str, Cosignature, str] | None:
+        """:meth:`_ask`, never raising: the checkpoint is committed, and what the log does
+        after it (invalidating cached verdicts, writing tiles) must not wait on a witness's
+        failure, whatever it is; the next checkpoint asks again."""
+        try:
+            return self._ask(signed, witness, url)
+        except Exception:
+            WITNESS_REQUESTS.labels("failed").inc()
+            _log.exception("asking witness %s failed", witness.name)
+            return None
 
     def _ask(
         self, signed: SignedCheckpoint, witness: CosignatureVerifier, url: str

@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
+from app import witnessing
 from app.api.main import create_app
 from app.engine import TrustEngine
 from app.settings import Settings
 from app.store.witness import witnessed_state
 from signing.checkpoint import Checkpoint, sign_checkpoint
 from signing.codes import Code
-from signing.cosignature import WitnessPolicy
+from signing.cosignature import CosignatureSigner, WitnessPolicy
 from signing.merkle import InMemoryNodeStore, TreeAppender, consistency_proof, leaf_hash
 from signing.note import NoteSigner
 from signing.witness import WitnessRefusal, add_checkpoint_body
@@ -152,3 +153,38 @@ def test_a_service_that_witnesses_no_log_answers_404(engine: TrustEngine) -> Non
 def test_malformed_witness_settings_are_refused_at_start(setting: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"TRUSTSEAL_{setting.upper()}"):
         Settings(**{setting: value})
+
+
+def test_a_failing_witness_request_never_breaks_sequencing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever fails while asking a witness (here the database read of the size it last
+    cosigned), the committed checkpoint still invalidates cached verdicts and is served,
+    signed by the log alone, and no longer marked as waiting for cosignatures."""
+    key = CosignatureSigner("w.example/witness", SigningKey(bytes(32))).verifier().to_string()
+    engine = TrustEngine.open(
+        Settings(
+            data_dir=tmp_path / "d",
+            log_worker=False,
+            witnesses=f"{key} http://127.0.0.1:9/witness",
+            witness_timeout_seconds=1,
+        )
+    )
+    try:
+        sha = engine.sign_text("a post whose witness request fails").sha256
+        queued = engine.verify_sha256(sha)
+        assert queued["provenance"]["log"] is None or not queued["provenance"]["log"].get(
+            "inclusion_verified"
+        )
+
+        def broken(*_args: object) -> int:
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(witnessing, "last_cosigned_size", broken)
+        signed = engine.log.sequence_all()
+        assert signed is not None and signed.note.count("\u2014 ") == 1
+        logged = engine.verify_sha256(sha)  # the cached verdict was invalidated
+        assert logged["provenance"]["log"]["inclusion_verified"] is True
+        assert engine.log.checkpoint_at(signed.checkpoint.size).note == signed.note
+    finally:
+        engine.close()
