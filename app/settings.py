@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     anchor_interval_seconds: float = Field(default=30.0, gt=0)
     model_dir: Path | None = None
     spam_threshold: float | None = Field(default=None, gt=0, lt=1)
-    # the encoder's arithmetic; auto: bf16 where the CPU has bf16 matrix instructions
+    # the encoder's arithmetic; auto: bf16 where the CPU has bf16 matrix instructions,
+    # else int8 (ONNX Runtime)
     spam_precision: Precision = "auto"
     # moderators' labels fit a per-site head over the model (app/verdict/adaptation.py)
     spam_adaptation: bool = True

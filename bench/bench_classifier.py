@@ -3,9 +3,10 @@
 Every path uses the same shipped heads; they differ only in how embeddings are made:
 
 - default: ``SentenceTransformer.encode(texts)`` (fp32, max_seq_length 256, batch 32);
-- runtime: ``SpamClassifier`` (length-sorted batches, max_seq_length from the metadata,
-  ``torch.inference_mode``) at each encoder precision: fp32, bf16, int8; ``auto`` (the
-  service's default) is bf16 on CPUs with bf16 matrix instructions, else fp32. The
+- runtime: ``SpamClassifier`` (max_seq_length from the metadata) at each encoder
+  precision: fp32 and bf16 (PyTorch, length-sorted batches, ``torch.inference_mode``),
+  int8 (ONNX Runtime, each text on its own, threads in parallel); ``auto`` (the
+  service's default) is bf16 on CPUs with bf16 matrix instructions, else int8. The
   embedding cache is disabled so that repeated texts do not flatter it; a separate line
   shows the cache on repeated input.
 

@@ -118,6 +118,14 @@ def _shared_embedder(cfg: TrainConfig, given: Embedder | None = None) -> Embedde
     return Embedder(load_base_model(), max_seq_length=cfg.max_seq_length, cache_size=10**6)
 
 
+def _scored_as_trained(clf: SpamClassifier, frozen: Embedder | None) -> SpamClassifier:
+    """``clf`` scoring through the embedder its heads were fitted on (a frozen recipe's
+    shared one, at its precision), not the one a reload picks."""
+    if frozen is not None:
+        clf.embedder = frozen
+    return clf
+
+
 def evaluate_recipe(
     data_dir: Path,
     *,
@@ -140,13 +148,17 @@ def evaluate_recipe(
     with tempfile.TemporaryDirectory() as tmp:
         for video in videos:
             split = build_splits(corpus, held_out_video=video)
-            clf = train_model(split.train, Path(tmp) / video, cfg, frozen_embedder=shared)
+            clf = _scored_as_trained(
+                train_model(split.train, Path(tmp) / video, cfg, frozen_embedder=shared), shared
+            )
             results.extend(compare_on_split(clf, split, [f"youtube-{video}"]))
         split = build_splits(corpus, held_out_video=None)
         if final_model_dir is not None:
             clf = SpamClassifier.load(final_model_dir)
         else:
-            clf = train_model(split.train, Path(tmp) / "final", cfg, frozen_embedder=shared)
+            clf = _scored_as_trained(
+                train_model(split.train, Path(tmp) / "final", cfg, frozen_embedder=shared), shared
+            )
         results.extend(compare_on_split(clf, split))
     return results
 

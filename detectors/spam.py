@@ -179,7 +179,7 @@ class SpamClassifier:
 
         ``threshold`` overrides the model's default decision threshold; ``precision`` is
         the encoder's (:data:`detectors.embedder.PRECISIONS`; ``auto``: bf16 where the CPU
-        has bf16 matrix instructions, else fp32).
+        has bf16 matrix instructions, else int8).
         """
         directory = model_dir or SHIPPED_DIR
         try:

@@ -27,12 +27,19 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of derived encoders for the session, not the developer's own."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _model_cache: Path) -> None:
     """No test reads the developer's own TRUSTSEAL_* settings or .env file."""
     for name in list(os.environ):
         if name.startswith("TRUSTSEAL_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("TRUSTSEAL_MODEL_CACHE", str(_model_cache))
     monkeypatch.chdir(REPO / "tests")
 
 
