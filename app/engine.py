@@ -9,11 +9,13 @@ It holds no business logic: signing lives in :mod:`app.publishing`, verification
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from app.akismet import AkismetDoor
 from app.anchoring import Anchorer
+from app.batching import MicroBatcher
 from app.key_directory import KeyDirectory
 from app.observability import DEGRADED
 from app.publishing import SigningService, SignResult
@@ -41,7 +43,7 @@ from app.verdict.collectors import (
     RecordCollector,
 )
 from app.verdict.content import ContentAnalyzer
-from app.verdict.pipeline import CollectionPipeline
+from app.verdict.pipeline import CollectionPipeline, TextRequest
 from app.verdict.policy import Policy, PolicyConfig
 from app.verdict.service import VerdictService
 from app.witnessing import Cosigner, WitnessService
@@ -81,6 +83,9 @@ class TrustEngine:
         self.keys = keys
         self.c2pa_material = c2pa_material
         self.store = Store(db)
+        #: texts of concurrent requests verified together (made at the first text)
+        self.text_batcher: MicroBatcher[TextRequest, dict[str, Any]] | None = None
+        self._batcher_lock = threading.Lock()
         # (1) shared state: Redis when configured, process memory otherwise
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         if self.redis is not None:
@@ -118,9 +123,7 @@ class TrustEngine:
         self.log.cosign = self.cosigner
         self.witness = WitnessService(
             db,
-            CosignatureSigner(
-                settings.effective_witness_name, keys.current("witness").signing_key
-            ),
+            CosignatureSigner(settings.effective_witness_name, keys.current("witness").signing_key),
             settings.witnessed_logs(),
         )
         self.anchorer = Anchorer.from_settings(settings, db, self.log)
@@ -303,10 +306,27 @@ class TrustEngine:
     def verify_text(
         self, text: str, *, item_id: str | None = None, source: str = "verify"
     ) -> dict[str, Any]:
-        """A text's verdict; a flagged one joins the moderators' review queue."""
-        doc = self.verifier.verify_text(text, item_id=item_id)
+        """A text's verdict; a flagged one joins the moderators' review queue.
+
+        A text without an item id joins the texts other requests are verifying at the
+        same moment (:attr:`text_batcher`): the cache is read for each, and the ones it
+        does not answer share one pass of the pipeline (one model call, one records
+        query), instead of each request paying its own."""
+        if item_id is None:
+            request = self.verifier.text_request(text)  # a bad text fails alone, here
+            doc = self._text_batcher()(request)
+        else:
+            doc = self.verifier.verify_text(text, item_id=item_id)
         self._review(doc, source=source, text=text, item_id=item_id)
         return doc
+
+    def _text_batcher(self) -> MicroBatcher[TextRequest, dict[str, Any]]:
+        with self._batcher_lock:
+            if self.text_batcher is None:
+                self.text_batcher = MicroBatcher(
+                    self.verifier.verify_texts, max_batch=32, name="text-verdicts"
+                )
+            return self.text_batcher
 
     def _review(self, doc: dict[str, Any], **kept: Any) -> None:
         """A flagged verdict joins the review queue; the answer never waits on it failing."""

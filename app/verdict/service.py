@@ -6,7 +6,7 @@ parses HTTP or prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.content import check_size, text_bytes
@@ -84,6 +84,39 @@ class VerdictService:
             return compute()
         return self._cached(request.sha256, "text", compute)
 
+    def text_request(self, text: str) -> TextRequest:
+        """A text checked (size, encoding) and hashed, ready for :meth:`verify_texts`;
+        raises :class:`MalformedContent` for a text no verdict can be given for."""
+        return self._text_request(text, None)
+
+    def verify_texts(self, requests: Sequence[TextRequest]) -> list[dict[str, Any]]:
+        """Verdicts for texts without item ids, in order, each cached as
+        :meth:`verify_text` caches it. The texts the cache does not answer (each distinct
+        text once) go through the pipeline together: one model call, one records query."""
+        versions = self.versions
+        unbacked: str | None = None
+        out: list[dict[str, Any] | None] = [None] * len(requests)
+        missing: dict[str, list[int]] = {}
+        for i, request in enumerate(requests):
+            hit = self.cache.get(request.sha256, "text", versions)
+            if hit is None:
+                if unbacked is None:  # one read of the index's generation for the batch
+                    unbacked = f"{versions}|sb{self.soft_index.generation()}"
+                hit = self.cache.get(request.sha256, "text", unbacked)
+            if hit is not None:
+                out[i] = hit
+            else:
+                missing.setdefault(request.sha256, []).append(i)
+        if missing:
+            todo = [requests[idx[0]] for idx in missing.values()]
+            for request, ev in zip(todo, self.pipeline.collect_many(todo), strict=True):
+                doc = self._decide(ev)
+                assert unbacked is not None
+                self._store(request.sha256, "text", versions, unbacked, doc)
+                for i in missing[request.sha256]:
+                    out[i] = doc
+        return [doc for doc in out if doc is not None]
+
     def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Verdicts for many (text, item id) pairs, classified in one model call."""
         requests = [self._text_request(text, item_id) for text, item_id in items]
@@ -134,10 +167,17 @@ class VerdictService:
         if unbacked is not None and (hit := self.cache.get(sha, variant, unbacked)) is not None:
             return hit
         doc = compute()
+        self._store(sha, variant, versions, unbacked, doc)
+        return doc
+
+    def _store(
+        self, sha: str, variant: str, versions: str, unbacked: str | None, doc: dict[str, Any]
+    ) -> None:
+        """Cache ``doc``: under ``unbacked`` (the key with the soft-binding generation)
+        when nothing signed backs it and the index could change it, else ``versions``."""
         depends_on_index = doc["verdict"] in UNBACKED and not doc["provenance"]["records"]
         key = unbacked if unbacked is not None and depends_on_index else versions
         self.cache.set(sha, variant, key, doc)
-        return doc
 
     def _text_request(self, text: str, item_id: str | None) -> TextRequest:
         data = text_bytes(text, self.settings.max_text_chars)

@@ -112,6 +112,60 @@ def test_cache_invalidated_by_signing(engine: TrustEngine) -> None:
     assert engine.verify_text("soon signed")["verdict"] == "verified"
 
 
+def test_concurrent_texts_share_one_pass_and_answer_as_alone(engine: TrustEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.spam_texts import HAM, SPAM
+
+    texts = [*SPAM[:4], *HAM[:4], SPAM[0], "a text only once"]
+    model_calls: list[int] = []
+    analyze = engine.content.analyze
+
+    def counted(items: list[tuple[str, str]]) -> object:
+        model_calls.append(len(items))
+        return analyze(items)
+
+    engine.content.analyze = counted  # type: ignore[method-assign]
+    engine.text_batcher = None
+    with ThreadPoolExecutor(len(texts)) as pool:
+        together = list(pool.map(engine.verify_text, texts))
+    batcher = engine.text_batcher
+    assert batcher is not None and batcher.items == len(texts)
+    # fewer passes than requests, and a repeated text is computed once per pass
+    assert batcher.batches < len(texts) and sum(model_calls) <= len(set(texts))
+    for text, doc in zip(texts, together, strict=True):
+        assert doc["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    # the same verdicts as one text alone: from the cache now, and computed afresh by
+    # the unbatched path (an item id) with the same probability
+    for text, doc in zip(texts, together, strict=True):
+        assert engine.verify_text(text) == doc
+        alone = engine.verify_text(text, item_id=f"alone-{text[:8]}")
+        assert alone["verdict"] == doc["verdict"]
+        assert alone["content"]["spam_probability"] == doc["content"]["spam_probability"]
+    # a flagged text went to the review queue from the batched path too
+    flagged = [d["sha256"] for d in together if d["verdict"] in ("spam", "suspicious")]
+    assert flagged
+    queued = {row.sha256 for row in engine.reviews.page().rows}
+    assert set(flagged) <= queued
+
+
+def test_a_bad_text_fails_alone_beside_good_ones(engine: TrustEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    too_long = "x" * (engine.settings.max_text_chars + 1)
+
+    def verify(text: str) -> object:
+        try:
+            return engine.verify_text(text)["verdict"]
+        except Exception as e:  # the failure is what is compared
+            return type(e).__name__
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(verify, ["fine one", too_long, "fine two", "fine three"]))
+    assert answers[1] == "MalformedContent"
+    assert [answers[i] for i in (0, 2, 3)] == ["unverified"] * 3
+
+
 def test_cache_keyed_by_policy_and_model(tmp_path: Path) -> None:
     cache = VerdictCache(None, ttl=60)
     cache.set("a" * 64, "text", "policy-1|model-1", {"verdict": "unverified"})
