@@ -214,6 +214,21 @@ class CampaignStorage(Protocol):
 
     def cluster_info(self, cluster_id: str) -> tuple[int, float | None]: ...
 
+    def lookup(
+        self, item_id: str, bands: Sequence[str], limit: int
+    ) -> tuple[StoredItem | None, list[str]]:
+        """:meth:`get_item` and :meth:`band_candidates` together (one round trip for a
+        remote store)."""
+        ...
+
+    def commit(
+        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
+    ) -> tuple[int, float]:
+        """:meth:`put_item`, :meth:`add_to_bands` and :meth:`add_member` of the item's
+        cluster together (one round trip for a remote store); returns what
+        :meth:`add_member` returns."""
+        ...
+
 
 class InMemoryCampaignStorage:
     """Process-local storage (the embedded default and the reference for other stores)."""
@@ -282,6 +297,18 @@ class InMemoryCampaignStorage:
         if not members:
             return 0, None
         return len(members), self._earliest[cluster_id]
+
+    def lookup(
+        self, item_id: str, bands: Sequence[str], limit: int
+    ) -> tuple[StoredItem | None, list[str]]:
+        return self.get_item(item_id), self.band_candidates(bands, limit) if bands else []
+
+    def commit(
+        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
+    ) -> tuple[int, float]:
+        self.put_item(item_id, item)
+        self.add_to_bands(bands, item_id)
+        return self.add_member(item.cluster_id, item_id, seen_at)
 
 
 class CampaignIndex:
@@ -366,21 +393,23 @@ class CampaignIndex:
         """Record one prepared item and return the campaign it joins."""
         seen_at = _timestamp(now)
         item_id = observation.item_id
-        known = self.storage.get_item(item_id)
+        signature = observation.signature
+        bands = observation.bands if signature is not None else ()
+        # three steps, each one round trip for a remote store: what is known, the
+        # exact-text claim, everything written
+        known, candidates = self.storage.lookup(item_id, bands, self.max_candidates)
         if known is not None:
             size, first = self.storage.cluster_info(known.cluster_id)
             return self._evidence(known.cluster_id, size, first)
         own_cluster = cluster_of_first(item_id)
-        signature = observation.signature
         cluster = None
-        if signature is not None:
-            cluster = self._near_match(signature, observation.bands)
+        if signature is not None and candidates:
+            cluster = self._near_match(signature, candidates)
         cluster = self.storage.claim_exact(observation.exact_key, cluster or own_cluster)
         sig_bytes = signature.tobytes() if signature is not None else None
-        self.storage.put_item(item_id, StoredItem(cluster, sig_bytes))
-        if observation.bands:
-            self.storage.add_to_bands(observation.bands, item_id)
-        size, first = self.storage.add_member(cluster, item_id, seen_at)
+        size, first = self.storage.commit(
+            item_id, StoredItem(cluster, sig_bytes), observation.bands, seen_at
+        )
         return self._evidence(cluster, size, first)
 
     def _band_keys(self, signatures: np.ndarray) -> list[tuple[str, ...]]:
@@ -400,10 +429,10 @@ class CampaignIndex:
             )
         return keys
 
-    def _near_match(self, signature: np.ndarray, bands: Sequence[str]) -> str | None:
+    def _near_match(self, signature: np.ndarray, ordered: Sequence[str]) -> str | None:
         """The cluster of the most similar earlier item at or above the threshold, among
-        the first ``max_candidates`` band neighbours in id order (ties: the first)."""
-        ordered = self.storage.band_candidates(bands, self.max_candidates)
+        ``ordered``: the first ``max_candidates`` band neighbours in id order (ties: the
+        first)."""
         clusters: list[str] = []
         stored_signatures: list[bytes] = []
         for stored in self.storage.get_items(ordered) if ordered else ():

@@ -17,9 +17,10 @@ class RedisCampaignStorage:
     (hash of cluster and signature), ``exact:<key>`` (string, set once),
     ``zband:<b>:<h>`` (sorted set of item ids, every score 0, so that ``ZRANGE`` reads
     a band's first ids in id order) and ``members:<cluster>`` (sorted set scored by first
-    sighting). Each step is one round trip: the bands and candidates of an item are read
-    and written in pipelines. (Bands used to be plain sets under ``band:``, which had to
-    be read whole; those keys are no longer read and expire with their TTL.)
+    sighting). Observing a new item takes three round trips (:meth:`lookup`: the item and
+    its bands' first ids; :meth:`claim_exact`; :meth:`commit`: everything written) plus
+    one to read the candidates' signatures. (Bands used to be plain sets under ``band:``,
+    which had to be read whole; those keys are no longer read and expire with their TTL.)
     """
 
     def __init__(self, redis_client: Any, prefix: str, ttl_seconds: int = 30 * 86400) -> None:
@@ -62,8 +63,10 @@ class RedisCampaignStorage:
 
     def claim_exact(self, key: str, cluster_id: str) -> str:
         name = self._k("exact", key)
-        self.redis.set(name, cluster_id, nx=True, ex=self.ttl)
-        bound = self.redis.get(name)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(name, cluster_id, nx=True, ex=self.ttl)
+        pipe.get(name)
+        _, bound = pipe.execute()
         return bound.decode() if isinstance(bound, bytes) else str(bound)
 
     def band_members(self, band: str) -> list[str]:
@@ -105,6 +108,39 @@ class RedisCampaignStorage:
             return 0, None
         first = self.redis.zrange(name, 0, 0, withscores=True)
         return size, float(first[0][1])
+
+
+    def lookup(
+        self, item_id: str, bands: Sequence[str], limit: int
+    ) -> tuple[StoredItem | None, list[str]]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self._k("item", item_id))
+        for band in bands:
+            pipe.zrange(self._k("zband", band), 0, limit - 1)
+        item, *firsts = pipe.execute()
+        members = [[_text(m) for m in band] for band in firsts]
+        return self._stored(item), smallest_ids(members, limit) if members else []
+
+    def commit(
+        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
+    ) -> tuple[int, float]:
+        # one transaction, as the separate steps each were: the size and first sighting
+        # read back are those right after this item's own writes
+        pipe = self.redis.pipeline()
+        name = self._k("item", item_id)
+        pipe.hset(name, mapping={"cluster": item.cluster_id, "sig": item.signature or b""})
+        pipe.expire(name, self.ttl)
+        for band in bands:
+            band_key = self._k("zband", band)
+            pipe.zadd(band_key, {item_id: 0})
+            pipe.expire(band_key, self.ttl)
+        members = self._k("members", item.cluster_id)
+        pipe.zadd(members, {item_id: seen_at}, nx=True)
+        pipe.expire(members, self.ttl)
+        pipe.zcard(members)
+        pipe.zrange(members, 0, 0, withscores=True)
+        *_, size, first = pipe.execute()
+        return int(size), float(first[0][1])
 
 
 def _text(value: Any) -> str:

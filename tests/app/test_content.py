@@ -208,8 +208,8 @@ def test_batch_campaigns_fall_back_to_memory_item_by_item(tmp_path: Path) -> Non
         settings.ensure_data_dir()
         analyzer = ContentAnalyzer(settings, link, Database.open(settings.effective_database_url))
         storage = RedisCampaignStorage(link.client, prefix)
-        # one observed item costs get_item, claim_exact, put_item, add_member (+ bands)
-        analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=8))
+        # one observed item costs lookup, claim_exact and commit
+        analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=6))
         items = [(f"r{i}", f"message number {i}") for i in range(5)]
         campaigns = analyzer.campaigns(items)
         assert [c["size"] for c in campaigns] == [1] * 5
