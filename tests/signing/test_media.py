@@ -177,8 +177,11 @@ def test_jpeg_check_at_reduced_scale_still_reads_every_scan(
     noise.save(buf, "JPEG", quality=90, progressive=progressive)
     data = buf.getvalue()
     check_structure(data, "image/jpeg")
+    # a cut into the last scan's data (4 bytes: the EOI marker and the data before it);
+    # a copy missing only its 2-byte EOI marker still holds every pixel, and libjpeg
+    # decodes it without complaint for some random pictures (3-9 % of those above)
     with pytest.raises(MalformedContent, match=r"truncated|not a readable"):
-        check_structure(data[:-2], "image/jpeg")
+        check_structure(data[:-4], "image/jpeg")
     if size[0] * size[1] > 1000:
         with pytest.raises(MalformedContent, match="truncated"):
             check_structure(data[: len(data) * 3 // 4], "image/jpeg")
