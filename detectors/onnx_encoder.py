@@ -175,7 +175,7 @@ class OnnxEncoder:
         """Mean-pooled, L2-normalised embeddings (float32, one row per text) of
         tokenised texts, each run on its own."""
         if not token_ids:
-            return np.zeros((0, 0), dtype=np.float32)
+            return np.zeros((0, self.session.get_outputs()[0].shape[-1]), dtype=np.float32)
         if self.threads == 1 or len(token_ids) == 1:
             rows = [self._one(ids) for ids in token_ids]
         else:

@@ -3,6 +3,8 @@ encoder is derived here, the same bytes every time, and cached."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -119,9 +121,9 @@ def test_int8_encoder_is_derived_deterministically_and_cached(
 
 
 def test_int8_encoder_without_a_writable_cache(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    blocked = tmp_path / "file"  # type: ignore[operator]
+    blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("TRUSTSEAL_MODEL_CACHE", str(blocked / "encoders"))
     encoder = onnx_encoder.int8_encoder(load_base_model())
@@ -130,6 +132,7 @@ def test_int8_encoder_without_a_writable_cache(
     ids = np.array([[101, 7592, 2088, 102]], dtype=np.int64)
     hidden = encoder.hidden(ids, np.ones_like(ids))
     assert hidden.shape == (1, 4, 384) and hidden.dtype == np.float32
+    assert encoder.embed([]).shape == (0, 384)
 
 
 def test_int8_embeddings_stay_close_to_fp32() -> None:
