@@ -51,9 +51,15 @@ PG_ADMIN_URL = os.environ.get("TRUSTSEAL_TEST_PG", "postgresql://postgres@127.0.
 
 
 def open_engine(data_dir: Path, database_url: str, **settings: Any) -> Any:
-    """An engine on ``data_dir`` and ``database_url``; sequencing and anchoring explicit."""
+    """An engine on ``data_dir`` and ``database_url``; sequencing and anchoring explicit.
+
+    The classifier runs in exact float32, whatever the CPU: ``auto`` picks bf16 or
+    int8 by the CPU's instructions, and either can move a probability by a few
+    hundredths, so the corpus would depend on the machine it ran on."""
     from app.engine import TrustEngine
     from app.settings import Settings
+
+    settings.setdefault("spam_precision", "fp32")
 
     return TrustEngine.open(
         Settings(
