@@ -84,7 +84,7 @@ class TrustEngine:
         self.c2pa_material = c2pa_material
         self.store = Store(db)
         #: texts of concurrent requests verified together (made at the first text)
-        self.text_batcher: MicroBatcher[TextRequest, dict[str, Any]] | None = None
+        self.text_batcher: MicroBatcher[tuple[TextRequest, str], dict[str, Any]] | None = None
         self._batcher_lock = threading.Lock()
         # (1) shared state: Redis when configured, process memory otherwise
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
@@ -314,19 +314,33 @@ class TrustEngine:
         query), instead of each request paying its own."""
         if item_id is None:
             request = self.verifier.text_request(text)  # a bad text fails alone, here
-            doc = self._text_batcher()(request)
-        else:
-            doc = self.verifier.verify_text(text, item_id=item_id)
+            return self._text_batcher()((request, source))
+        doc = self.verifier.verify_text(text, item_id=item_id)
         self._review(doc, source=source, text=text, item_id=item_id)
         return doc
 
-    def _text_batcher(self) -> MicroBatcher[TextRequest, dict[str, Any]]:
+    def _text_batcher(self) -> MicroBatcher[tuple[TextRequest, str], dict[str, Any]]:
         with self._batcher_lock:
             if self.text_batcher is None:
                 self.text_batcher = MicroBatcher(
-                    self.verifier.verify_texts, max_batch=32, name="text-verdicts"
+                    self._verify_texts, max_batch=32, name="text-verdicts"
                 )
             return self.text_batcher
+
+    def _verify_texts(self, items: list[tuple[TextRequest, str]]) -> list[dict[str, Any]]:
+        """The batcher's call: verdicts for (text, source) pairs, and the flagged ones
+        added to the review queue in one transaction before any is answered."""
+        docs = self.verifier.verify_texts([request for request, _ in items])
+        try:
+            self.reviews.consider_texts(
+                [
+                    (doc, source, request.text)
+                    for doc, (request, source) in zip(docs, items, strict=True)
+                ]
+            )
+        except Exception:
+            _log.exception("%d verdicts not added to the review queue", len(docs))
+        return docs
 
     def _review(self, doc: dict[str, Any], **kept: Any) -> None:
         """A flagged verdict joins the review queue; the answer never waits on it failing."""

@@ -7,7 +7,7 @@ moderator labels (and refit the site head) as ``POST /v1/feedback`` does."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,31 +49,20 @@ class ReviewQueue:
         """Keep the item for review when its verdict is flagged (True). A text's
         ``item_id`` (the platform's id, else its digest) is what campaign counting knew it
         by, and names the cluster it started, if it was the first of a campaign."""
-        verdict = doc.get("verdict")
-        if verdict not in FLAGGED:
+        row = _row(doc, source=source, text=text, content=content, item_id=item_id)
+        if row is None:
             return False
-        media_type = str(doc.get("media_type") or "application/octet-stream")
-        picture = media_type in PICTURES
-        kind = "text" if text is not None else "image" if picture else "media"
-        keep = (
-            content if picture and content is not None and len(content) <= MAX_KEPT_BYTES else None
-        )
-        campaign = (doc.get("content") or {}).get("campaign") or {}
-        probability = (doc.get("content") or {}).get("spam_probability")
-        self.store.upsert_review(
-            sha256=doc["sha256"],
-            kind=kind,
-            media_type=media_type[:200],
-            source=source,
-            verdict=verdict,
-            spam_probability=probability if isinstance(probability, int | float) else None,
-            campaign_id=campaign.get("id") if isinstance(campaign, dict) else None,
-            own_cluster=cluster_of_first(item_id or doc["sha256"]) if text is not None else None,
-            doc=doc,
-            text=storable_text(text) if text is not None else None,
-            content=keep,
-        )
+        self.store.upsert_review(**row)
         return True
+
+    def consider_texts(self, items: Sequence[tuple[dict[str, Any], str, str]]) -> int:
+        """:meth:`consider` of many (verdict, source, text) triples of texts without item
+        ids, in one transaction; returns how many were kept."""
+        rows = [_row(doc, source=source, text=text) for doc, source, text in items]
+        kept = [row for row in rows if row is not None]
+        if kept:
+            self.store.upsert_reviews(kept)
+        return len(kept)
 
     def page(
         self,
@@ -115,6 +104,39 @@ class ReviewQueue:
         if row.kind == "text" and row.text and row.text.strip():
             self.learn(row.text, label, api_key_id)
         return self.store.label_review(review_id, label, api_key_id)
+
+
+def _row(
+    doc: dict[str, Any],
+    *,
+    source: str,
+    text: str | None = None,
+    content: bytes | None = None,
+    item_id: str | None = None,
+) -> dict[str, Any] | None:
+    """The review row of a flagged verdict; None for a verdict not flagged."""
+    verdict = doc.get("verdict")
+    if verdict not in FLAGGED:
+        return None
+    media_type = str(doc.get("media_type") or "application/octet-stream")
+    picture = media_type in PICTURES
+    kind = "text" if text is not None else "image" if picture else "media"
+    keep = content if picture and content is not None and len(content) <= MAX_KEPT_BYTES else None
+    campaign = (doc.get("content") or {}).get("campaign") or {}
+    probability = (doc.get("content") or {}).get("spam_probability")
+    return {
+        "sha256": doc["sha256"],
+        "kind": kind,
+        "media_type": media_type[:200],
+        "source": source,
+        "verdict": verdict,
+        "spam_probability": probability if isinstance(probability, int | float) else None,
+        "campaign_id": campaign.get("id") if isinstance(campaign, dict) else None,
+        "own_cluster": cluster_of_first(item_id or doc["sha256"]) if text is not None else None,
+        "doc": doc,
+        "text": storable_text(text) if text is not None else None,
+        "content": keep,
+    }
 
 
 def document(row: Review) -> dict[str, Any]:

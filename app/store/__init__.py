@@ -191,6 +191,11 @@ class Store:
         with self.db.session() as s:
             reviews.upsert_review(s, **values)
 
+    def upsert_reviews(self, items: list[dict[str, Any]]) -> None:
+        """Many items' rows, in one transaction."""
+        with self.db.session() as s:
+            reviews.upsert_reviews(s, items)
+
     def review_page(self, **filters: Any) -> tuple[list[Review], int]:
         with self.db.session() as s:
             return reviews.page(s, **filters)

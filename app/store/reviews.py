@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,21 +18,42 @@ from app.store.tables import REVIEWS, Review
 def upsert_review(session: Session, **values: Any) -> None:
     """The item's row, made or brought up to date with its newest verdict (a label a
     moderator gave stays), in one statement."""
-    values["doc"] = json.dumps(values["doc"], ensure_ascii=False, sort_keys=True)
+    upsert_reviews(session, [values])
+
+
+def upsert_reviews(session: Session, items: Sequence[dict[str, Any]]) -> None:
+    """:func:`upsert_review` of each item, in order, in one transaction: the items whose
+    columns are set alike share one statement, executed for all of them at once."""
+    if not items:
+        return
     now = datetime.now(UTC)
-    row = {**values, "created_at": now, "updated_at": now}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(REVIEWS).values(**row)
-    kept = {"sha256", "created_at", "content"} | {k for k, v in values.items() if v is None}
-    changed = {k: statement.excluded[k] for k in row if k not in kept}
-    changed |= {  # None only where a newer verdict says so
-        name: statement.excluded[name]
-        for name in ("spam_probability", "campaign_id", "own_cluster")
-        if name in row
-    }
-    if values.get("content") is not None:
-        changed["content"] = statement.excluded["content"]
-    session.execute(statement.on_conflict_do_update(index_elements=["sha256"], set_=changed))
+    groups: dict[tuple[tuple[str, bool], ...], list[dict[str, Any]]] = {}
+    for values in items:
+        row = {
+            **values,
+            "doc": json.dumps(values["doc"], ensure_ascii=False, sort_keys=True),
+            "created_at": now,
+            "updated_at": now,
+        }
+        shape = tuple(sorted((k, v is None) for k, v in row.items()))
+        groups.setdefault(shape, []).append(row)
+    for shape, rows in groups.items():
+        names = [name for name, _ in shape]
+        unset = {name for name, none in shape if none}
+        statement = insert(REVIEWS)
+        kept = {"sha256", "created_at", "content"} | unset
+        changed = {k: statement.excluded[k] for k in names if k not in kept}
+        changed |= {  # None only where a newer verdict says so
+            name: statement.excluded[name]
+            for name in ("spam_probability", "campaign_id", "own_cluster")
+            if name in names
+        }
+        if "content" in names and "content" not in unset:
+            changed["content"] = statement.excluded["content"]
+        statement = statement.on_conflict_do_update(index_elements=["sha256"], set_=changed)
+        # one row per execution, in order: the same item twice is two updates in turn
+        session.execute(statement, rows)
     session.commit()
 
 

@@ -192,3 +192,44 @@ def test_a_long_queue_pages(client: TestClient, engine: TrustEngine, moderator: 
     second = client.get("/console/?page=2").text
     assert len(re.findall(r"<tr data-id=", second)) == 3
     assert client.get("/console/?page=-5").status_code == 200
+
+
+def test_texts_verified_together_join_the_queue_in_one_transaction(
+    engine: TrustEngine,
+) -> None:
+    """A batch's flagged texts are upserted together: the same text twice leaves one row
+    with its newest verdict, a text that is not flagged adds none, a moderator's label
+    stays, and the rows read back as rows written one by one."""
+
+    def doc(i: int, verdict: str, probability: float | None) -> dict:
+        content = {"spam_probability": probability, "campaign": {"id": f"cmp-{i}"}}
+        return {
+            "sha256": f"{i:064x}",
+            "verdict": verdict,
+            "media_type": "text/plain",
+            "content": content,
+        }
+
+    engine.reviews.consider(doc(1, "spam", 0.9), source="verify", text="first")
+    first = engine.store.review_page()[0][0]
+    engine.store.label_review(first.id, "spam", None)
+    kept = engine.reviews.consider_texts(
+        [
+            (doc(1, "suspicious", 0.4), "verify", "first, again"),
+            (doc(2, "spam", 0.8), "akismet", "second"),
+            (doc(3, "unverified", 0.1), "verify", "not flagged"),
+            (doc(2, "suspicious", None), "verify", "second, again"),
+        ]
+    )
+    assert kept == 3
+    rows, total = engine.store.review_page()
+    assert total == 2
+    by_sha = {row.sha256: row for row in rows}
+    again = by_sha[f"{1:064x}"]
+    assert (again.verdict, again.spam_probability, again.label) == ("suspicious", 0.4, "spam")
+    assert again.text == "first, again"
+    second = by_sha[f"{2:064x}"]
+    assert (second.verdict, second.source, second.text) == ("suspicious", "verify", "second, again")
+    assert second.spam_probability is None
+    assert second.campaign_id == "cmp-2"
+    assert engine.reviews.consider_texts([]) == 0
