@@ -149,24 +149,46 @@ class SoftBindingCollector:
 
     def text(self, text: str, own_sha256: str) -> SoftBindingEvidence | None:
         """Signed posts this text is a reformatted or near copy of."""
-        exact = bytes.fromhex(text_binding.exact_binding(text))
-        same = [s for s in self.index.exact(text_binding.EXACT_ALG, exact) if s != own_sha256]
-        if same:
-            return self._evidence(text_binding.EXACT_ALG, 0, [(s, 0, ()) for s in same])
-        candidates = self.index.near(
-            text_binding.NEAR_ALG, [text_binding.near_signature(text)], text_binding.MAX_DISTANCE
+        return self.texts([(text, own_sha256)])[0]
+
+    def texts(self, items: Sequence[tuple[str, str]]) -> list[SoftBindingEvidence | None]:
+        """:meth:`text` of each (text, its own digest) pair, in order, with one look-up of
+        the exact bindings, one connection for the near ones and one read of the
+        candidates' originals for all of them."""
+        exacts = [bytes.fromhex(text_binding.exact_binding(text)) for text, _ in items]
+        stored = self.index.exact_many(text_binding.EXACT_ALG, exacts)
+        out: list[SoftBindingEvidence | None] = [None] * len(items)
+        near_at: list[int] = []
+        for i, ((_, own), exact) in enumerate(zip(items, exacts, strict=True)):
+            same = [s for s in stored.get(exact, []) if s != own]
+            if same:
+                out[i] = self._evidence(text_binding.EXACT_ALG, 0, [(s, 0, ()) for s in same])
+            else:
+                near_at.append(i)
+        if not near_at:
+            return out
+        found = self.index.near_many(
+            text_binding.NEAR_ALG,
+            [[text_binding.near_signature(items[i][0])] for i in near_at],
+            text_binding.MAX_DISTANCE,
         )
-        candidates = [c for c in candidates if c.sha256 != own_sha256][:MAX_CANDIDATES]
-        originals = self.index.sources(text_binding.NEAR_ALG, [c.sha256 for c in candidates])
-        near = []
-        for c in candidates:
-            original = originals.get(c.sha256)
-            if original is None:
-                continue
-            comparison = text_binding.compare(original.decode("utf-8"), text)
-            if comparison.near_copy:
-                near.append((c.sha256, c.distance, comparison.changes))
-        return self._evidence(text_binding.NEAR_ALG, text_binding.MAX_DISTANCE, near)
+        candidates = [
+            [c for c in cs if c.sha256 != items[i][1]][:MAX_CANDIDATES]
+            for i, cs in zip(near_at, found, strict=True)
+        ]
+        wanted = sorted({c.sha256 for cs in candidates for c in cs})
+        originals = self.index.sources(text_binding.NEAR_ALG, wanted) if wanted else {}
+        for i, cs in zip(near_at, candidates, strict=True):
+            near = []
+            for c in cs:
+                original = originals.get(c.sha256)
+                if original is None:
+                    continue
+                comparison = text_binding.compare(original.decode("utf-8"), items[i][0])
+                if comparison.near_copy:
+                    near.append((c.sha256, c.distance, comparison.changes))
+            out[i] = self._evidence(text_binding.NEAR_ALG, text_binding.MAX_DISTANCE, near)
+        return out
 
     def _evidence(
         self,

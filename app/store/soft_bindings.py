@@ -167,9 +167,16 @@ class SoftBindingIndex:
     def near(self, alg: str, values: Sequence[bytes], max_distance: int) -> list[Candidate]:
         """Stored bindings of ``alg`` within ``max_distance`` bits of any of ``values``,
         nearest first, one per item (its closest region)."""
+        return self.near_many(alg, [values], max_distance)[0]
+
+    def near_many(
+        self, alg: str, queries: Sequence[Sequence[bytes]], max_distance: int
+    ) -> list[list[Candidate]]:
+        """:meth:`near` of each query (the values of one item), in order, on one
+        connection, with the candidates' rows of all the queries read in one statement."""
         if max_distance > MAX_SEARCH_DISTANCE:
             raise ValueError(f"the index finds values within {MAX_SEARCH_DISTANCE} bits")
-        distances: dict[int, int] = {}
+        distances: list[dict[int, int]] = [{} for _ in queries]
         # autocommit on PostgreSQL: two reads need no transaction, and ending one with
         # ROLLBACK would drop the connection's prepared statements (psycopg's rule), so
         # that PostgreSQL planned the 16-branch look-up again every time
@@ -177,40 +184,52 @@ class SoftBindingIndex:
         if self._arrays:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         with connection as conn:
-            for value in values:
-                params: dict[str, Any] = {
-                    f"q{i}": self._list(neighbours(band)) for i, band in enumerate(bands(value))
-                }
-                query = words(value)
-                params |= {f"w{k}": word for k, word in enumerate(query)}
-                params["max_distance"] = max_distance
-                for row_id, *stored in conn.execute(self._near, params):
-                    d = sum(map(word_distance, query, stored))
-                    distances[row_id] = min(d, distances.get(row_id, d))
-            rows = (
-                conn.execute(self._rows, {"ids": self._list(list(distances))}).all()
-                if distances
-                else []
-            )
-        best: dict[str, Candidate] = {}
-        for row_id, row_alg, sha, region in rows:
-            if row_alg != alg:  # filtered here, on the few rows kept: an alg condition
-                continue  # would steer the planners off the band indexes
-            d = distances[row_id]
-            if sha not in best or (d, region) < (best[sha].distance, best[sha].region):
-                best[sha] = Candidate(sha, region, d)
-        return sorted(best.values(), key=lambda c: (c.distance, c.sha256))
+            for values, found in zip(queries, distances, strict=True):
+                for value in values:
+                    params: dict[str, Any] = {
+                        f"q{i}": self._list(neighbours(band)) for i, band in enumerate(bands(value))
+                    }
+                    query = words(value)
+                    params |= {f"w{k}": word for k, word in enumerate(query)}
+                    params["max_distance"] = max_distance
+                    for row_id, *stored in conn.execute(self._near, params):
+                        d = sum(map(word_distance, query, stored))
+                        found[row_id] = min(d, found.get(row_id, d))
+            ids = sorted(set().union(*distances))
+            rows = conn.execute(self._rows, {"ids": self._list(ids)}).all() if ids else []
+        out = []
+        for found in distances:
+            best: dict[str, Candidate] = {}
+            for row_id, row_alg, sha, region in rows:
+                near = found.get(row_id)
+                # alg filtered here, on the few rows kept: an alg condition would steer
+                # the planners off the band indexes
+                if near is None or row_alg != alg:
+                    continue
+                if sha not in best or (near, region) < (best[sha].distance, best[sha].region):
+                    best[sha] = Candidate(sha, region, near)
+            out.append(sorted(best.values(), key=lambda c: (c.distance, c.sha256)))
+        return out
 
     def exact(self, alg: str, value: bytes) -> list[str]:
         """Items holding exactly this binding (a text's normalised digest, say)."""
+        return self.exact_many(alg, [value]).get(value, [])
+
+    def exact_many(self, alg: str, values: Sequence[bytes]) -> dict[bytes, list[str]]:
+        """:meth:`exact` of each value, in one statement: the values found, each with its
+        items in storage order."""
+        if not values:
+            return {}
+        statement = (
+            select(SOFT_BINDINGS.c.value, SOFT_BINDINGS.c.sha256)
+            .where(SOFT_BINDINGS.c.alg == alg, SOFT_BINDINGS.c.value.in_(list(set(values))))
+            .order_by(SOFT_BINDINGS.c.id)
+        )
+        found: dict[bytes, list[str]] = {}
         with self.db.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(SOFT_BINDINGS.c.sha256)
-                    .where(SOFT_BINDINGS.c.alg == alg, SOFT_BINDINGS.c.value == value)
-                    .order_by(SOFT_BINDINGS.c.id)
-                ).scalars()
-            )
+            for value, sha in conn.execute(statement):
+                found.setdefault(bytes(value), []).append(sha)
+        return found
 
     def in_bucket(
         self, algs: Sequence[str], band: int, low: int, high: int, limit: int

@@ -183,6 +183,16 @@ class CollectionPipeline:
         )
         # (3) records, every text's in one query
         found = self.records.collect_many([r.sha256 for r in requests])
+        # (8) soft bindings, for the texts that nothing signed covers, looked up together
+        unbacked = [
+            i
+            for i, (f, c2pa) in enumerate(zip(found, embedded, strict=True))
+            if not f.records and c2pa is None
+        ]
+        soft: list[SoftBindingEvidence | None] = [None] * len(requests)
+        looked_up = self.soft.texts([(visible[i], requests[i].sha256) for i in unbacked])
+        for i, evidence in zip(unbacked, looked_up, strict=True):
+            soft[i] = evidence
         return [
             _evidence(
                 Subject(r.sha256, TEXT_TYPE, r.size),
@@ -190,11 +200,10 @@ class CollectionPipeline:
                 c2pa=c2pa,
                 spam=spam,
                 campaign=campaign,
-                # (8) soft bindings, for a text that nothing signed covers
-                soft=None if f.records or c2pa is not None else self.soft.text(v, r.sha256),
+                soft=s,
             )
-            for r, v, c2pa, (spam, campaign), f in zip(
-                requests, visible, embedded, analysed, found, strict=True
+            for r, c2pa, (spam, campaign), f, s in zip(
+                requests, embedded, analysed, found, soft, strict=True
             )
         ]
 

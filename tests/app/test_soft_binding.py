@@ -179,3 +179,32 @@ def test_resolver_documents_every_algorithm_it_resolves(engine: TrustEngine) -> 
 
     listed = engine.resolver.supported_algorithms()["fingerprints"]
     assert set(get_args(Alg)) == {a["alg"] for a in listed}
+
+
+def test_texts_looked_up_together_find_what_each_finds_alone(engine: TrustEngine) -> None:
+    """One batch holding an exact copy, an edited copy, the original itself (which
+    must not match itself), two unrelated texts and the same edit twice gets, for each,
+    the evidence a look-up of that text alone gets."""
+    signed = engine.sign_text(POST)
+    other = engine.sign_text("Tickets for the summer concert go on sale next Friday at noon.")
+    texts = [
+        (POST + " ", "a" * 64),
+        (POST.replace("approved", "rejected"), "b" * 64),
+        (POST, signed.sha256),
+        ("Nothing like either of the signed posts, really.", "c" * 64),
+        ("Tickets for the summer concert go on sale next Saturday at noon.", "d" * 64),
+        (POST.replace("approved", "rejected"), "b" * 64),
+    ]
+    together = engine.verifier.pipeline.soft.texts(texts)
+    alone = [engine.verifier.pipeline.soft.text(text, sha) for text, sha in texts]
+    assert together == alone
+    found = [None if e is None else (e.alg, [m.sha256 for m in e.matches]) for e in together]
+    assert found == [
+        (text_binding.EXACT_ALG, [signed.sha256]),
+        (text_binding.NEAR_ALG, [signed.sha256]),
+        None,
+        None,
+        (text_binding.NEAR_ALG, [other.sha256]),
+        (text_binding.NEAR_ALG, [signed.sha256]),
+    ]
+    assert engine.verifier.pipeline.soft.texts([]) == []
