@@ -24,12 +24,15 @@ from datasketch import MinHash
 from detectors.normalize import normalize_text
 
 __all__ = [
+    "CANDIDATE_GROUP",
     "CampaignEvidence",
     "CampaignIndex",
     "CampaignStorage",
+    "CommitStep",
     "InMemoryCampaignStorage",
     "Observation",
     "StoredItem",
+    "Write",
     "cluster_of_first",
     "fold_normalized",
     "minhash_of",
@@ -47,6 +50,9 @@ _SEED = 20250601
 # whatever default the installed datasketch has.
 _SCHEME = "affine32"
 _EMPTY = np.uint32(0xFFFFFFFF)  # the value of a sketch that saw nothing
+# candidates compared at a time, in id order: the next ones are read only when none of
+# these is similar enough
+CANDIDATE_GROUP = 16
 # shingles permuted in one array by minhash_signatures (x num_perm x 4 bytes)
 _SIGNATURE_SHINGLES = 8192
 
@@ -183,6 +189,21 @@ class Observation:
     bands: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Write:
+    """An item's writes, as :meth:`CampaignStorage.commit` makes them."""
+
+    item_id: str
+    item: StoredItem
+    bands: Sequence[str]
+    seen_at: float
+
+
+#: a step of :meth:`CampaignStorage.commit_many`: an item's writes, or the id of a
+#: cluster whose size and earliest sighting are read
+CommitStep = Write | str
+
+
 class CampaignStorage(Protocol):
     """Persistence for :class:`CampaignIndex`; every method is a small atomic step."""
 
@@ -227,6 +248,24 @@ class CampaignStorage(Protocol):
         """:meth:`put_item`, :meth:`add_to_bands` and :meth:`add_member` of the item's
         cluster together (one round trip for a remote store); returns what
         :meth:`add_member` returns."""
+        ...
+
+    def lookup_many(
+        self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
+    ) -> list[tuple[StoredItem | None, list[str], str | None]]:
+        """For each (item id, bands, exact key): :meth:`lookup`, and the cluster the
+        exact key is bound to (None when unbound), without binding it; one round trip for
+        a remote store."""
+        ...
+
+    def claim_exacts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
+        """:meth:`claim_exact` of each (key, cluster), in order; one round trip."""
+        ...
+
+    def commit_many(self, steps: Sequence[CommitStep]) -> list[tuple[int, float | None]]:
+        """Each step in order, atomically for a remote store: a :class:`Write` is
+        :meth:`commit`, a cluster id alone is :meth:`cluster_info`; each returns its
+        (size, earliest sighting) as it stands right after the steps before it."""
         ...
 
 
@@ -310,6 +349,26 @@ class InMemoryCampaignStorage:
         self.add_to_bands(bands, item_id)
         return self.add_member(item.cluster_id, item_id, seen_at)
 
+    def lookup_many(
+        self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
+    ) -> list[tuple[StoredItem | None, list[str], str | None]]:
+        return [
+            (*self.lookup(item_id, bands, limit), self._exact.get(key))
+            for item_id, bands, key in items
+        ]
+
+    def claim_exacts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
+        return [self.claim_exact(key, cluster) for key, cluster in claims]
+
+    def commit_many(self, steps: Sequence[CommitStep]) -> list[tuple[int, float | None]]:
+        out: list[tuple[int, float | None]] = []
+        for step in steps:
+            if isinstance(step, Write):
+                out.append(self.commit(step.item_id, step.item, step.bands, step.seen_at))
+            else:
+                out.append(self.cluster_info(step))
+        return out
+
 
 class CampaignIndex:
     """Groups submissions whose texts are the same or nearly the same.
@@ -357,7 +416,7 @@ class CampaignIndex:
     ) -> list[CampaignEvidence]:
         """Record (item id, text) pairs in order: the same as observing them one by one,
         with the signatures of the whole batch computed at once."""
-        return [self.record(o, now=now) for o in self.prepare(items, normalized=normalized)]
+        return self.record_many(self.prepare(items, normalized=normalized), now=now)
 
     def prepare(
         self, items: Sequence[tuple[str, str]], *, normalized: Sequence[str] | None = None
@@ -391,26 +450,89 @@ class CampaignIndex:
 
     def record(self, observation: Observation, *, now: datetime | None = None) -> CampaignEvidence:
         """Record one prepared item and return the campaign it joins."""
+        return self.record_many([observation], now=now)[0]
+
+    def record_many(
+        self, observations: Sequence[Observation], *, now: datetime | None = None
+    ) -> list[CampaignEvidence]:
+        """Record prepared items in order, each as if recorded alone after the ones
+        before it, and return the campaigns they join.
+
+        However many items, a remote store is asked four times: what it knows (the
+        items, their bands' first ids, their exact keys), the first candidates'
+        signatures, the new exact-text claims, and every write with the campaigns' sizes
+        read back. A candidate group past the first costs two more look-ups, for the item
+        that needs it."""
+        if not observations:
+            return []
         seen_at = _timestamp(now)
-        item_id = observation.item_id
-        signature = observation.signature
-        bands = observation.bands if signature is not None else ()
-        # three steps, each one round trip for a remote store: what is known, the
-        # exact-text claim, everything written
-        known, candidates = self.storage.lookup(item_id, bands, self.max_candidates)
-        if known is not None:
-            size, first = self.storage.cluster_info(known.cluster_id)
-            return self._evidence(known.cluster_id, size, first)
-        own_cluster = cluster_of_first(item_id)
-        cluster = None
-        if signature is not None and candidates:
-            cluster = self._near_match(signature, candidates)
-        cluster = self.storage.claim_exact(observation.exact_key, cluster or own_cluster)
-        sig_bytes = signature.tobytes() if signature is not None else None
-        size, first = self.storage.commit(
-            item_id, StoredItem(cluster, sig_bytes), observation.bands, seen_at
+        chunk = min(CANDIDATE_GROUP, self.max_candidates)
+        looked = self.storage.lookup_many(
+            [
+                (o.item_id, o.bands if o.signature is not None else (), o.exact_key)
+                for o in observations
+            ],
+            chunk,
         )
-        return self._evidence(cluster, size, first)
+        wanted = sorted({c for _, candidates, _ in looked for c in candidates})
+        stored = dict(zip(wanted, self.storage.get_items(wanted), strict=True)) if wanted else {}
+        bound = {o.exact_key: c for o, (_, _, c) in zip(observations, looked, strict=True) if c}
+        while True:
+            steps, clusters, claims = self._plan(observations, looked, stored, bound, seen_at)
+            if not claims:
+                break
+            won = self.storage.claim_exacts(claims)
+            # keys another writer bound first: planned again with them (and with ours)
+            lost = any(winner != cluster for (_, cluster), winner in zip(claims, won, strict=True))
+            bound.update((key, winner) for (key, _), winner in zip(claims, won, strict=True))
+            if not lost:
+                break
+        sizes = self.storage.commit_many(steps)
+        return [
+            self._evidence(cluster, size, first)
+            for cluster, (size, first) in zip(clusters, sizes, strict=True)
+        ]
+
+    def _plan(
+        self,
+        observations: Sequence[Observation],
+        looked: Sequence[tuple[StoredItem | None, list[str], str | None]],
+        stored: dict[str, StoredItem | None],
+        bound: dict[str, str],
+        seen_at: float,
+    ) -> tuple[list[CommitStep], list[str], list[tuple[str, str]]]:
+        """The writes of a batch, each item's cluster, and the exact keys to claim,
+        worked out in order against the store's state (``looked``, ``stored``,
+        ``bound``) and the items before it in the batch."""
+        items: dict[str, StoredItem] = {}  # recorded earlier in the batch
+        bands_here: dict[str, list[str]] = {}  # their bands' ids, in id order
+        exact_here: dict[str, str] = {}
+        steps: list[CommitStep] = []
+        clusters: list[str] = []
+        claims: list[tuple[str, str]] = []
+        for o, (known, first, _) in zip(observations, looked, strict=True):
+            known = items.get(o.item_id, known)
+            if known is not None:
+                steps.append(known.cluster_id)
+                clusters.append(known.cluster_id)
+                continue
+            cluster = None
+            if o.signature is not None and o.bands:
+                local = [bands_here[b] for b in o.bands if b in bands_here]
+                cluster = self._near_match(o.signature, o.bands, first, local, items, stored)
+            key = o.exact_key
+            claimed = exact_here.get(key) or bound.get(key)
+            if claimed is None:
+                claimed = exact_here[key] = cluster or cluster_of_first(o.item_id)
+                claims.append((key, claimed))
+            item = StoredItem(claimed, o.signature.tobytes() if o.signature is not None else None)
+            items[o.item_id] = item
+            for band in o.bands:
+                ids = bands_here.setdefault(band, [])
+                bisect.insort(ids, o.item_id)
+            steps.append(Write(o.item_id, item, o.bands, seen_at))
+            clusters.append(claimed)
+        return steps, clusters, claims
 
     def _band_keys(self, signatures: np.ndarray) -> list[tuple[str, ...]]:
         """The LSH band keys of each signature row: ``band:blake2b(the band's uint64s)``."""
@@ -429,20 +551,58 @@ class CampaignIndex:
             )
         return keys
 
-    def _near_match(self, signature: np.ndarray, ordered: Sequence[str]) -> str | None:
-        """The cluster of the most similar earlier item at or above the threshold, among
-        ``ordered``: the first ``max_candidates`` band neighbours in id order (ties: the
-        first)."""
+    def _near_match(
+        self,
+        signature: np.ndarray,
+        bands: Sequence[str],
+        first: list[str],
+        local: list[list[str]],
+        items: dict[str, StoredItem],
+        stored: dict[str, StoredItem | None],
+    ) -> str | None:
+        """The cluster an item joins by similarity, or None.
+
+        Its candidates are the first ``max_candidates`` ids, in id order, of the items
+        sharing a band with it (``first``: the store's first ones; ``local``: the batch's
+        own, per band). They are compared :data:`CANDIDATE_GROUP` at a time: the most
+        similar at or above the threshold in the first group that has any wins (ties: the
+        first id), and later groups are read only when a group has none."""
+        chunk = min(CANDIDATE_GROUP, self.max_candidates)
+        group = smallest_ids([first, *local], chunk)
+        found = self._most_similar(signature, group, items, stored)
+        if found is not None or len(group) < chunk or chunk >= self.max_candidates:
+            return found
+        more = self.storage.band_candidates(bands, self.max_candidates)
+        rest = smallest_ids([more, *local], self.max_candidates)[chunk:]
+        missing = [c for c in rest if c not in items and c not in stored]
+        if missing:
+            stored.update(zip(missing, self.storage.get_items(missing), strict=True))
+        for at in range(0, len(rest), chunk):
+            found = self._most_similar(signature, rest[at : at + chunk], items, stored)
+            if found is not None:
+                return found
+        return None
+
+    def _most_similar(
+        self,
+        signature: np.ndarray,
+        candidates: Sequence[str],
+        items: dict[str, StoredItem],
+        stored: dict[str, StoredItem | None],
+    ) -> str | None:
+        """The cluster of the most similar of ``candidates`` at or above the threshold
+        (ties: the first)."""
         clusters: list[str] = []
-        stored_signatures: list[bytes] = []
-        for stored in self.storage.get_items(ordered) if ordered else ():
-            if stored is None or stored.signature is None:
+        signatures: list[bytes] = []
+        for candidate in candidates:
+            item = items.get(candidate) or stored.get(candidate)
+            if item is None or item.signature is None:
                 continue
-            clusters.append(stored.cluster_id)
-            stored_signatures.append(stored.signature)
+            clusters.append(item.cluster_id)
+            signatures.append(item.signature)
         if not clusters:
             return None
-        others = np.frombuffer(b"".join(stored_signatures), dtype=np.uint64)
+        others = np.frombuffer(b"".join(signatures), dtype=np.uint64)
         agree = np.count_nonzero(others.reshape(len(clusters), -1) == signature, axis=1)
         best = int(np.argmax(agree))  # the first of the most similar
         if agree[best] / len(signature) >= self.threshold:

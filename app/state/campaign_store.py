@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.campaign import StoredItem, smallest_ids
+from detectors.campaign import CommitStep, StoredItem, Write, smallest_ids
 
 __all__ = ["RedisCampaignStorage"]
 
@@ -17,10 +17,12 @@ class RedisCampaignStorage:
     (hash of cluster and signature), ``exact:<key>`` (string, set once),
     ``zband:<b>:<h>`` (sorted set of item ids, every score 0, so that ``ZRANGE`` reads
     a band's first ids in id order) and ``members:<cluster>`` (sorted set scored by first
-    sighting). Observing a new item takes three round trips (:meth:`lookup`: the item and
-    its bands' first ids; :meth:`claim_exact`; :meth:`commit`: everything written) plus
-    one to read the candidates' signatures. (Bands used to be plain sets under ``band:``,
-    which had to be read whole; those keys are no longer read and expire with their TTL.)
+    sighting). Observing a batch of new items takes four round trips, however many items
+    it holds (:meth:`lookup_many`: the items, their exact keys and their bands' first
+    ids; :meth:`get_items`: the first candidates' signatures; :meth:`claim_exacts`;
+    :meth:`commit_many`: everything written, in one transaction). (Bands used to be
+    plain sets under ``band:``, which had to be read whole; those keys are no longer read
+    and expire with their TTL.)
     """
 
     def __init__(self, redis_client: Any, prefix: str, ttl_seconds: int = 30 * 86400) -> None:
@@ -109,7 +111,6 @@ class RedisCampaignStorage:
         first = self.redis.zrange(name, 0, 0, withscores=True)
         return size, float(first[0][1])
 
-
     def lookup(
         self, item_id: str, bands: Sequence[str], limit: int
     ) -> tuple[StoredItem | None, list[str]]:
@@ -141,6 +142,72 @@ class RedisCampaignStorage:
         pipe.zrange(members, 0, 0, withscores=True)
         *_, size, first = pipe.execute()
         return int(size), float(first[0][1])
+
+    def lookup_many(
+        self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
+    ) -> list[tuple[StoredItem | None, list[str], str | None]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for item_id, bands, key in items:
+            pipe.hgetall(self._k("item", item_id))
+            pipe.get(self._k("exact", key))
+            for band in bands:
+                pipe.zrange(self._k("zband", band), 0, limit - 1)
+        replies = iter(pipe.execute())
+        out: list[tuple[StoredItem | None, list[str], str | None]] = []
+        for _, bands, _ in items:
+            item, bound = next(replies), next(replies)
+            members = [[_text(m) for m in next(replies)] for _ in bands]
+            out.append(
+                (
+                    self._stored(item),
+                    smallest_ids(members, limit) if members else [],
+                    _text(bound) if bound is not None else None,
+                )
+            )
+        return out
+
+    def claim_exacts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
+        pipe = self.redis.pipeline(transaction=False)
+        for key, cluster_id in claims:
+            name = self._k("exact", key)
+            pipe.set(name, cluster_id, nx=True, ex=self.ttl)
+            pipe.get(name)
+        replies = pipe.execute()
+        return [_text(bound) for bound in replies[1::2]]
+
+    def commit_many(self, steps: Sequence[CommitStep]) -> list[tuple[int, float | None]]:
+        # one transaction: each step's size and first sighting are read right after the
+        # writes of the steps before it and its own
+        pipe = self.redis.pipeline()
+        for step in steps:
+            if isinstance(step, Write):
+                name = self._k("item", step.item_id)
+                pipe.hset(
+                    name,
+                    mapping={"cluster": step.item.cluster_id, "sig": step.item.signature or b""},
+                )
+                pipe.expire(name, self.ttl)
+                for band in step.bands:
+                    band_key = self._k("zband", band)
+                    pipe.zadd(band_key, {step.item_id: 0})
+                    pipe.expire(band_key, self.ttl)
+                members = self._k("members", step.item.cluster_id)
+                pipe.zadd(members, {step.item_id: step.seen_at}, nx=True)
+                pipe.expire(members, self.ttl)
+            else:
+                members = self._k("members", step)
+            pipe.zcard(members)
+            pipe.zrange(members, 0, 0, withscores=True)
+        replies = pipe.execute()
+        out: list[tuple[int, float | None]] = []
+        at = 0
+        for step in steps:
+            if isinstance(step, Write):
+                at += 4 + 2 * len(step.bands)
+            size, first = replies[at], replies[at + 1]
+            at += 2
+            out.append((int(size), float(first[0][1]) if first else None))
+        return out
 
 
 def _text(value: Any) -> str:

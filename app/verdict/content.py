@@ -168,18 +168,22 @@ class ContentAnalyzer:
         """Observe (item id, text) pairs in order; the signatures of all are made at once.
 
         Both indexes have the same parameters, so an observation prepared by one is
-        recorded by either: each item goes to Redis while it answers, else to memory.
+        recorded by either: each batch goes to Redis while it answers, else to memory.
         """
         observations = self._memory_index.prepare(items, normalized=normalized)
-        return [_doc(self._record(observation, now)) for observation in observations]
+        return [_doc(evidence) for evidence in self._record(observations, now)]
 
-    def _record(self, observation: Observation, now: datetime | None) -> CampaignEvidence:
+    def _record(
+        self, observations: Sequence[Observation], now: datetime | None
+    ) -> list[CampaignEvidence]:
+        """The batch goes to Redis while it answers (its writes land together or not at
+        all), else to memory."""
         if self._redis_index is not None and self.link is not None and self.link.available:
             try:
-                return self._redis_index.record(observation, now=now)
+                return self._redis_index.record_many(observations, now=now)
             except REDIS_ERRORS as e:
                 self.link.mark_down(e)
-        return self._memory_index.record(observation, now=now)
+        return self._memory_index.record_many(observations, now=now)
 
 
 def _doc(evidence: Any) -> dict[str, Any]:

@@ -199,8 +199,11 @@ class RedisGoesAway:
 
 
 @pytest.mark.redis
-def test_batch_campaigns_fall_back_to_memory_item_by_item(tmp_path: Path) -> None:
-    """Items recorded before Redis went away stay there; the rest go to process memory."""
+@pytest.mark.parametrize("fails_at", [0, 1, 2])
+def test_batch_campaigns_fall_back_to_memory_batch_by_batch(tmp_path: Path, fails_at: int) -> None:
+    """Batches recorded before Redis went away stay there; a batch during which it goes
+    away (at any of its look-up, claims or writes), and the ones after, go to process
+    memory whole: a batch's writes land in Redis together or not at all."""
     link = RedisLink("redis://127.0.0.1:6379/0")
     prefix = f"trustseal-test-{secrets.token_hex(6)}:"
     try:
@@ -208,18 +211,16 @@ def test_batch_campaigns_fall_back_to_memory_item_by_item(tmp_path: Path) -> Non
         settings.ensure_data_dir()
         analyzer = ContentAnalyzer(settings, link, Database.open(settings.effective_database_url))
         storage = RedisCampaignStorage(link.client, prefix)
-        # one observed item costs lookup, claim_exact and commit
-        analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=6))
+        # a batch of new, unrelated texts costs three calls: lookup_many, claim_exacts and
+        # commit_many
+        analyzer._redis_index = CampaignIndex(RedisGoesAway(storage, calls=3 + fails_at))
         items = [(f"r{i}", f"message number {i}") for i in range(5)]
-        campaigns = analyzer.campaigns(items)
+        first = analyzer.campaigns(items[:2])
+        assert link.available
+        campaigns = first + analyzer.campaigns(items[2:])
         assert [c["size"] for c in campaigns] == [1] * 5
-        assert [storage.get_item(f"r{i}") is not None for i in range(5)] == [
-            True,
-            True,
-            False,
-            False,
-            False,
-        ]
+        in_redis = [storage.get_item(f"r{i}") is not None for i in range(5)]
+        assert in_redis == [True, True, False, False, False]
         memory = analyzer._memory_index.storage
         assert [memory.get_item(f"r{i}") is not None for i in range(5)] == [
             False,

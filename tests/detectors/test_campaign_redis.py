@@ -11,8 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.state.campaign_store import RedisCampaignStorage
-from detectors.campaign import CampaignIndex, InMemoryCampaignStorage
+from detectors.campaign import (
+    CANDIDATE_GROUP,
+    CampaignIndex,
+    InMemoryCampaignStorage,
+    Observation,
+    StoredItem,
+    minhash_signatures,
+    shingles,
+)
 from tests.detectors.conftest import CAMPAIGN, UNRELATED
+from tests.detectors.test_campaign_batch import T0, with_agreement
 
 pytestmark = pytest.mark.redis
 
@@ -118,8 +127,13 @@ def test_a_big_campaign_costs_a_few_round_trips_per_item(
     evidence = shared.observe("late", f"{base} (one more copy)", now=t0)
     assert evidence == memory.observe("late", f"{base} (one more copy)", now=t0)
     assert evidence.size == 301
-    # get_item, band candidates, candidate items, claim (2), put_item, bands, member
-    assert counting.round_trips <= 8
+    # what is known, the first candidates' signatures, the claim, the writes
+    assert counting.round_trips == 4
+    # a batch costs the same four, however many items it holds
+    counting.round_trips = 0
+    batch = [(f"d{i:04d}", f"{base} (batch copy {i})") for i in range(16)]
+    assert shared.observe_many(batch, now=t0) == memory.observe_many(batch, now=t0)
+    assert counting.round_trips == 4
     # each band is read only as far as the candidates need
     storage = RedisCampaignStorage(client, prefix)
     bands = shared.prepare([("late", f"{base} (one more copy)")])[0].bands
@@ -158,3 +172,35 @@ def test_band_candidates_are_the_smallest_ids_of_the_union(
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("shares", "joins"),
+    [
+        ({"c00": 0.6, "c19": 1.0}, "C00"),  # the first group with a match decides
+        ({"c03": 0.6, "c09": 0.9}, "C09"),  # the most similar of that group
+        ({"c17": 0.7, "c18": 0.9}, "C18"),  # the second group, when the first has none
+        ({"c20": 0.4}, None),  # none anywhere
+    ],
+)
+def test_candidates_are_compared_group_by_group(
+    redis_prefix: tuple[redis.Redis, str], shares: dict[str, float], joins: str | None
+) -> None:
+    """Twenty-one earlier items share a band with the new one, all but the listed ones
+    far from it; the memory and Redis stores choose alike."""
+    client, prefix = redis_prefix
+    chosen = []
+    for storage in (InMemoryCampaignStorage(), RedisCampaignStorage(client, prefix)):
+        index = CampaignIndex(storage)
+        signature = minhash_signatures([shingles(CAMPAIGN[0])])[0]
+        bands = index._band_keys(signature[None, :])[0]
+        for k in range(21):
+            item_id = f"c{k:02d}"
+            stored = with_agreement(signature, shares.get(item_id, 0.1))
+            storage.put_item(item_id, StoredItem(item_id.upper(), stored))
+            storage.add_member(item_id.upper(), item_id, 0.0)
+            storage.add_to_band(bands[0], item_id)
+        result = index.record(Observation("new", "exact-key", signature, bands), now=T0)
+        chosen.append(result.campaign_id)
+    assert chosen == [joins, joins]
+    assert CANDIDATE_GROUP == 16
