@@ -147,7 +147,7 @@ class Store:
         return ItemView(item.sha256, item.media_type, item.size, item.created_at, stored)
 
     def envelopes_for_many(self, sha256s: list[str]) -> dict[str, list[str]]:
-        return records.envelopes_for_many(self.db.engine, sha256s)
+        return records.envelopes_for_many(self.db, sha256s)
 
     def digests_with_prefix(self, prefix: str, limit: int) -> list[str]:
         return records.digests_with_prefix(self.db.engine, prefix, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Integer, event
+from sqlalchemy import Connection, Engine, Integer, event
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -102,11 +103,16 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+class _SharedReads:
+    conn: Connection | None = None
+
+
 class Database:
     """The engine plus a session factory."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._local = threading.local()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -114,6 +120,45 @@ class Database:
         if migrate:
             upgrade_schema(engine)
         return cls(engine)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads that need no transaction of their own.
+
+        On PostgreSQL it is in autocommit: no transaction is begun and rolled back around
+        the reads, and a rollback would make psycopg drop the connection's prepared
+        statements, so that PostgreSQL parsed and planned every statement again. Inside
+        :meth:`shared_reads`, every ``reading()`` of the thread gets the same connection."""
+        shared: _SharedReads | None = getattr(self._local, "shared", None)
+        if shared is not None:
+            if shared.conn is None:
+                shared.conn = self._read_connection()
+            yield shared.conn
+            return
+        with self._read_connection() as conn:
+            yield conn
+
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """While open, the thread's reads (:meth:`reading`) share one connection, checked
+        out of the pool (and pinged) at the first of them, if any, and returned at the
+        end: a batch's reads pay for one checkout."""
+        if getattr(self._local, "shared", None) is not None:
+            yield
+            return
+        shared = self._local.shared = _SharedReads()
+        try:
+            yield
+        finally:
+            self._local.shared = None
+            if shared.conn is not None:
+                shared.conn.close()
+
+    def _read_connection(self) -> Connection:
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:

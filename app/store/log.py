@@ -266,7 +266,7 @@ class TransparencyLog:
         """The item's stored envelopes and the bundle of its first logged record, read
         with one query, and more only for what this process does not hold yet: a new
         checkpoint, tree nodes, the item's anchor."""
-        with self.db.engine.connect() as conn:
+        with self.db.reading() as conn:
             rows = conn.execute(ITEM_RECORDS, {"sha": sha256}).all()
             bundle, anchor = self._bundle(conn, rows)
         return ItemRecords([r.envelope for r in rows], bundle, anchor)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.store.database import Database
 from app.store.tables import ITEMS, RECORDS, Item, LogEntry, Record
 from signing.records import record_leaf_hash
 
@@ -72,10 +73,10 @@ def records_for(session: Session, sha256: str) -> list[Record]:
     )
 
 
-def envelopes_for_many(engine: Engine, sha256s: list[str]) -> dict[str, list[str]]:
+def envelopes_for_many(db: Database, sha256s: list[str]) -> dict[str, list[str]]:
     """Stored envelopes of many items in one query, by digest, oldest first."""
     found: dict[str, list[str]] = {}
-    with engine.connect() as conn:
+    with db.reading() as conn:
         rows = conn.execute(
             select(RECORDS.c.sha256, RECORDS.c.envelope)
             .where(RECORDS.c.sha256.in_(set(sha256s)))

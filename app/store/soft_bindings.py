@@ -77,21 +77,27 @@ class SoftBindingIndex:
         # table scan (a value found through several bands comes back several times).
         # The table is read by id afterwards, in a statement of its own: joined here,
         # the planners guess the kept rows at a third of the candidates and may hash
-        # the whole table.
-        word_columns = [SOFT_BINDINGS.c[f"w{k}"] for k in range(WORDS)]
-        distance = hamming256(
-            word_columns, [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)]
-        )
-        # the distance is computed once per candidate, in the filter; the few rows kept
-        # come back with their words, and their distance is computed again here
-        self._near = union_all(
+        # the whole table. The distance is computed once per candidate, in the filter,
+        # which the planners push down into each band's scan; the few rows kept come back
+        # with their words, and their distance is computed again here. Written once, over
+        # the arms' rows, the filter keeps the statement short (2.5 KiB) enough for psycopg
+        # to keep its parsed form (up to 4 KiB) instead of parsing 7.5 KiB of SQL on
+        # every look-up.
+        table = SOFT_BINDINGS.alias("s")
+        arms = union_all(
             *(
-                select(SOFT_BINDINGS.c.id, *word_columns).where(
-                    self._any(SOFT_BINDINGS.c[f"b{i}"], f"q{i}", Integer()),
-                    distance <= bindparam("max_distance", type_=Integer()),
+                select(table.c.id, *(table.c[f"w{k}"] for k in range(WORDS))).where(
+                    self._any(table.c[f"b{i}"], f"q{i}", Integer())
                 )
                 for i in range(BANDS)
             )
+        ).subquery("c")
+        word_columns = [arms.c[f"w{k}"] for k in range(WORDS)]
+        distance = hamming256(
+            word_columns, [bindparam(f"w{k}", type_=BigInteger()) for k in range(WORDS)]
+        )
+        self._near = select(arms.c.id, *word_columns).where(
+            distance <= bindparam("max_distance", type_=Integer())
         )
         self._rows = select(
             SOFT_BINDINGS.c.id, SOFT_BINDINGS.c.alg, SOFT_BINDINGS.c.sha256, SOFT_BINDINGS.c.region
@@ -177,13 +183,10 @@ class SoftBindingIndex:
         if max_distance > MAX_SEARCH_DISTANCE:
             raise ValueError(f"the index finds values within {MAX_SEARCH_DISTANCE} bits")
         distances: list[dict[int, int]] = [{} for _ in queries]
-        # autocommit on PostgreSQL: two reads need no transaction, and ending one with
-        # ROLLBACK would drop the connection's prepared statements (psycopg's rule), so
-        # that PostgreSQL planned the 16-branch look-up again every time
-        connection = self.db.engine.connect()
-        if self._arrays:
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        with connection as conn:
+        # autocommit on PostgreSQL (Database.reading): ending a transaction with ROLLBACK
+        # would drop the connection's prepared statements, so that PostgreSQL planned the
+        # 16-branch look-up again every time
+        with self.db.reading() as conn:
             for values, found in zip(queries, distances, strict=True):
                 for value in values:
                     params: dict[str, Any] = {
@@ -226,7 +229,7 @@ class SoftBindingIndex:
             .order_by(SOFT_BINDINGS.c.id)
         )
         found: dict[bytes, list[str]] = {}
-        with self.db.engine.connect() as conn:
+        with self.db.reading() as conn:
             for value, sha in conn.execute(statement):
                 found.setdefault(bytes(value), []).append(sha)
         return found
@@ -263,7 +266,7 @@ class SoftBindingIndex:
     def sources(self, alg: str, sha256s: Sequence[str]) -> dict[str, bytes]:
         if not sha256s:
             return {}
-        with self.db.engine.connect() as conn:
+        with self.db.reading() as conn:
             rows = conn.execute(
                 select(SOFT_SOURCES.c.sha256, SOFT_SOURCES.c.data).where(
                     SOFT_SOURCES.c.alg == alg, SOFT_SOURCES.c.sha256.in_(list(sha256s))
@@ -273,7 +276,7 @@ class SoftBindingIndex:
 
     def generation(self) -> int:
         """How many times the index gained an item (0 for an empty index)."""
-        with self.db.engine.connect() as conn:
+        with self.db.reading() as conn:
             value = conn.execute(
                 select(STATE.c.value).where(STATE.c.name == GENERATION)
             ).scalar_one_or_none()

@@ -93,6 +93,11 @@ class VerdictService:
         """Verdicts for texts without item ids, in order, each cached as
         :meth:`verify_text` caches it. The texts the cache does not answer (each distinct
         text once) go through the pipeline together: one model call, one records query."""
+        # one connection for every read of the batch, if it reads at all
+        with self.store.db.shared_reads():
+            return self._verify_texts(requests)
+
+    def _verify_texts(self, requests: Sequence[TextRequest]) -> list[dict[str, Any]]:
         versions = self.versions
         unbacked: str | None = None
         out: list[dict[str, Any] | None] = [None] * len(requests)

@@ -130,6 +130,8 @@ def test_lookup_reads_candidates_from_the_band_indexes_alone(index) -> None:
     params |= {f"w{k}": w for k, w in enumerate(words(query))}
     params["max_distance"] = MAX_SEARCH_DISTANCE
     with db.engine.connect() as conn:
+        # short enough that psycopg keeps its parsed form (it parses longer SQL each time)
+        assert len(str(idx._near.compile(conn))) <= 4096
         statement = str(
             idx._near.params(params).compile(conn, compile_kwargs={"literal_binds": True})
         )
@@ -148,3 +150,25 @@ def test_lookup_reads_candidates_from_the_band_indexes_alone(index) -> None:
             assert plan.count("USING COVERING INDEX ix_soft_bindings_near_b") == 16, plan
             assert "SCAN soft_bindings" not in plan.replace("SCAN soft_bindings USING", ""), plan
     assert idx.near(ALG, [query], MAX_SEARCH_DISTANCE)[0].distance == 3
+
+
+def test_a_batch_reads_through_one_connection_checked_out_at_its_first_read(index) -> None:
+    idx, db = index
+    pool = db.engine.pool
+    before = pool.checkedout()
+    with db.shared_reads():
+        assert pool.checkedout() == before  # nothing read yet: nothing checked out
+        with db.reading() as first:
+            assert idx.generation() == 0
+        with db.reading() as second:
+            assert idx.exact(ALG, bytes(32)) == []
+        assert first is second
+        assert pool.checkedout() == before + 1
+        with db.shared_reads(), db.reading() as nested:  # a nested batch shares it too
+            assert nested is first
+        if db.engine.dialect.name == "postgresql":
+            # no transaction begun (and rolled back) around the reads
+            assert first.connection.dbapi_connection.autocommit is True
+    assert pool.checkedout() == before
+    with db.reading() as alone, db.reading() as other:
+        assert alone is not other
