@@ -21,6 +21,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import redis
@@ -259,6 +260,36 @@ class VerdictCache:
             return doc
         return None if self.link.available else self.memory.get(sha256, field)
 
+    def get_many(self, keys: Sequence[tuple[str, str, str]]) -> list[dict[str, Any] | None]:
+        """:meth:`get` of each (sha256, variant, versions), in one round trip to Redis
+        (each look-up reads the generation and its field in one script)."""
+        if self.link is None or self._missed or not self.link.available:
+            return [self.get(*key) for key in keys]
+
+        def read(r: Any) -> list[Any]:
+            for attempt in (1, 2):
+                pipe = r.pipeline(transaction=False)
+                for sha256, variant, versions in keys:
+                    pipe.evalsha(
+                        _GET_SHA,
+                        2,
+                        self.prefix + "verdict:" + sha256,
+                        self.prefix + "verdict-generation",
+                        f"{versions}|{variant}",
+                    )
+                try:
+                    return list(pipe.execute())
+                except NoScriptError:
+                    if attempt == 2:
+                        raise
+                    r.script_load(_GET_SCRIPT)
+            raise AssertionError("unreachable")
+
+        raws: Any = self.link.call(read, lambda: _DOWN)
+        if raws is _DOWN:
+            return [self.get(*key) for key in keys]
+        return [json.loads(raw) if raw is not None else None for raw in raws]
+
     async def aget_json(self, sha256: str, variant: str, versions: str) -> bytes | None:
         """The cached verdict as JSON bytes, looked up from the event loop (no thread).
 
@@ -313,6 +344,32 @@ class VerdictCache:
             pipe.execute()
 
         self.link.call(store, lambda: self.memory.set(sha256, field, doc, self.ttl))
+
+    def set_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """:meth:`set` of each (sha256, variant, versions, doc): one read of the
+        generation and one round trip for every write."""
+        if not items:
+            return
+        generation = self._generation()
+        fields = [f"{generation}|{versions}|{variant}" for _, variant, versions, _ in items]
+        if self.link is None:
+            for (sha256, _, _, doc), field in zip(items, fields, strict=True):
+                self.memory.set(sha256, field, doc, self.ttl)
+            return
+
+        def store(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for (sha256, _, _, doc), field in zip(items, fields, strict=True):
+                key = self.prefix + "verdict:" + sha256
+                pipe.hset(key, field, json.dumps(doc, sort_keys=True))
+                pipe.expire(key, int(self.ttl))
+            pipe.execute()
+
+        def in_memory() -> None:
+            for (sha256, _, _, doc), field in zip(items, fields, strict=True):
+                self.memory.set(sha256, field, doc, self.ttl)
+
+        self.link.call(store, in_memory)
 
     def invalidate(self, sha256s: list[str]) -> None:
         """Forget every cached verdict of these items (a new record or log position)."""

@@ -99,27 +99,32 @@ class VerdictService:
 
     def _verify_texts(self, requests: Sequence[TextRequest]) -> list[dict[str, Any]]:
         versions = self.versions
-        unbacked: str | None = None
-        out: list[dict[str, Any] | None] = [None] * len(requests)
-        missing: dict[str, list[int]] = {}
-        for i, request in enumerate(requests):
-            hit = self.cache.get(request.sha256, "text", versions)
-            if hit is None:
-                if unbacked is None:  # one read of the index's generation for the batch
-                    unbacked = f"{versions}|sb{self.soft_index.generation()}"
-                hit = self.cache.get(request.sha256, "text", unbacked)
+        out: list[dict[str, Any] | None] = list(
+            self.cache.get_many([(r.sha256, "text", versions) for r in requests])
+        )
+        missing = [i for i, doc in enumerate(out) if doc is None]
+        if not missing:
+            return [doc for doc in out if doc is not None]
+        # one read of the index's generation for the batch, then the verdicts that
+        # depend on it
+        unbacked = f"{versions}|sb{self.soft_index.generation()}"
+        hits = self.cache.get_many([(requests[i].sha256, "text", unbacked) for i in missing])
+        todo: dict[str, list[int]] = {}
+        for i, hit in zip(missing, hits, strict=True):
             if hit is not None:
                 out[i] = hit
             else:
-                missing.setdefault(request.sha256, []).append(i)
-        if missing:
-            todo = [requests[idx[0]] for idx in missing.values()]
-            for request, ev in zip(todo, self.pipeline.collect_many(todo), strict=True):
+                todo.setdefault(requests[i].sha256, []).append(i)
+        if todo:
+            batch = [requests[idx[0]] for idx in todo.values()]
+            stored = []
+            for request, ev in zip(batch, self.pipeline.collect_many(batch), strict=True):
                 doc = self._decide(ev)
-                assert unbacked is not None
-                self._store(request.sha256, "text", versions, unbacked, doc)
-                for i in missing[request.sha256]:
+                key = self._cache_key(versions, unbacked, doc)
+                stored.append((request.sha256, "text", key, doc))
+                for i in todo[request.sha256]:
                     out[i] = doc
+            self.cache.set_many(stored)
         return [doc for doc in out if doc is not None]
 
     def verify_text_batch(self, items: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
@@ -180,9 +185,14 @@ class VerdictService:
     ) -> None:
         """Cache ``doc``: under ``unbacked`` (the key with the soft-binding generation)
         when nothing signed backs it and the index could change it, else ``versions``."""
+        self.cache.set(sha, variant, self._cache_key(versions, unbacked, doc), doc)
+
+    @staticmethod
+    def _cache_key(versions: str, unbacked: str | None, doc: dict[str, Any]) -> str:
+        """``unbacked`` (the key with the soft-binding generation) when nothing signed
+        backs ``doc`` and the index could change it, else ``versions``."""
         depends_on_index = doc["verdict"] in UNBACKED and not doc["provenance"]["records"]
-        key = unbacked if unbacked is not None and depends_on_index else versions
-        self.cache.set(sha, variant, key, doc)
+        return unbacked if unbacked is not None and depends_on_index else versions
 
     def _text_request(self, text: str, item_id: str | None) -> TextRequest:
         data = text_bytes(text, self.settings.max_text_chars)

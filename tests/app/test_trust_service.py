@@ -350,6 +350,40 @@ def test_event_loop_cache_reads_what_threads_wrote(own_redis: OwnRedis) -> None:
     assert raw is not None and json.loads(raw) == doc
 
 
+@pytest.mark.redis
+def test_batch_cache_reads_and_writes_match_single_ones(own_redis: OwnRedis) -> None:
+    """get_many and set_many read and write what get and set do, across workers,
+    after a reorg, after Redis forgets its scripts, and in memory while Redis is away."""
+    link = RedisLink(f"redis://127.0.0.1:{own_redis.port}/0")
+    cache = VerdictCache(link, ttl=60)
+    other_worker = VerdictCache(RedisLink(link.url), ttl=60)
+    docs = {c * 64: {"verdict": "unverified", "score": i / 10} for i, c in enumerate("abc")}
+    keys = [(sha, "text", "p1|m1") for sha in docs]
+    assert cache.get_many(keys) == [None, None, None]
+    cache.set_many([(sha, "text", "p1|m1", doc) for sha, doc in list(docs.items())[:2]])
+    assert other_worker.get_many(keys) == [docs["a" * 64], docs["b" * 64], None]
+    assert other_worker.get_many(keys) == [other_worker.get(*key) for key in keys]
+    assert cache.get_many([("a" * 64, "text", "p2|m1"), ("a" * 64, "sha256", "p1|m1")]) == [
+        None,
+        None,
+    ]
+    redis.Redis(port=own_redis.port).script_flush()
+    assert cache.get_many(keys[:1]) == [docs["a" * 64]]
+    other_worker.bump_generation()
+    assert cache.get_many(keys) == [None, None, None]
+    assert cache.get_many([]) == []
+    cache.set_many([])
+
+    own_redis.stop()
+    assert cache.get_many(keys) == [None, None, None]  # a miss, no error
+    assert not link.available
+    cache.set_many([(sha, "text", "p1|m1", doc) for sha, doc in docs.items()])
+    assert cache.get_many(keys) == list(docs.values())  # kept in process meanwhile
+    local = VerdictCache(None, ttl=60)
+    local.set_many([(sha, "text", "p1|m1", doc) for sha, doc in docs.items()])
+    assert local.get_many(keys) == list(docs.values()) == [local.get(*key) for key in keys]
+
+
 def wait_for(predicate, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

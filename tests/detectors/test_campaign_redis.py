@@ -204,3 +204,4 @@ def test_candidates_are_compared_group_by_group(
         chosen.append(result.campaign_id)
     assert chosen == [joins, joins]
     assert CANDIDATE_GROUP == 16
+
