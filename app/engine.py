@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,13 @@ class TrustEngine:
         doc = self.verifier.verify_text(text, item_id=item_id)
         self._review(doc, source=source, text=text, item_id=item_id)
         return doc
+
+    def submit_text(self, text: str, *, source: str = "verify") -> Future[dict[str, Any]]:
+        """:meth:`verify_text` of a text without an item id, answered through the
+        returned future, so that a caller on an event loop needs no thread to wait on it.
+        Raises :class:`MalformedContent` at once for a text no verdict can be given for."""
+        request = self.verifier.text_request(text)
+        return self._text_batcher().submit((request, source))
 
     def _text_batcher(self) -> MicroBatcher[tuple[TextRequest, str], dict[str, Any]]:
         with self._batcher_lock:

@@ -375,3 +375,25 @@ def test_the_served_app_starts_warm(tmp_path: Path) -> None:
             assert gc.get_freeze_count() > frozen_before + 100_000
     finally:
         gc.unfreeze()
+
+
+def test_texts_are_answered_through_the_batcher_without_a_worker_thread(
+    client: TestClient, engine: TrustEngine
+) -> None:
+    """A text without an id waits on the text batcher from the event loop; a bad one is
+    refused there, as a problem, and a long one still goes through a worker thread."""
+    from app.api.routes.verify import INLINE_TEXT_CHARS
+
+    before = engine.text_batcher.items if engine.text_batcher is not None else 0
+    doc = client.post("/v1/verify", json={"text": "an ordinary comment"}).json()
+    assert doc["verdict"] == "unverified"
+    assert engine.text_batcher is not None and engine.text_batcher.items == before + 1
+    bad = client.post("/v1/verify", json={"text": "x" * (engine.settings.max_text_chars + 1)})
+    assert bad.status_code in (413, 422), bad.text
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert engine.text_batcher.items == before + 1
+    long = "word " * (INLINE_TEXT_CHARS // 5 + 1)
+    assert INLINE_TEXT_CHARS < len(long) <= engine.settings.max_text_chars
+    answer = client.post("/v1/verify", json={"text": long})
+    assert answer.status_code == 200, answer.text
+    assert engine.text_batcher.items == before + 2

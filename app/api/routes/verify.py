@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.api.schemas import VerifyRequest
 
 router = APIRouter(tags=["verify"])
 INLINE_HASH_BYTES = 1 << 20  # hashed on the event loop below this (about 0.5 ms)
+INLINE_TEXT_CHARS = 1 << 16  # a text checked and hashed on the event loop below this
 
 VERIFY_BODY = upload_or_json(
     VerifyRequest,
@@ -62,6 +64,10 @@ async def verify(request: Request, engine: EngineDep) -> Response:
         body = await read_json(request, VerifyRequest)
         if body.text is not None:
             text = body.text
+            if body.id is None and len(text) <= INLINE_TEXT_CHARS:
+                # checked and hashed here, then awaited on the text batcher's future: no
+                # worker thread is taken for the wait
+                return JsonBytes(await asyncio.wrap_future(engine.submit_text(text)))
             return JsonBytes(
                 await run_in_threadpool(lambda: engine.verify_text(text, item_id=body.id))
             )
