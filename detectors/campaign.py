@@ -235,27 +235,12 @@ class CampaignStorage(Protocol):
 
     def cluster_info(self, cluster_id: str) -> tuple[int, float | None]: ...
 
-    def lookup(
-        self, item_id: str, bands: Sequence[str], limit: int
-    ) -> tuple[StoredItem | None, list[str]]:
-        """:meth:`get_item` and :meth:`band_candidates` together (one round trip for a
-        remote store)."""
-        ...
-
-    def commit(
-        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
-    ) -> tuple[int, float]:
-        """:meth:`put_item`, :meth:`add_to_bands` and :meth:`add_member` of the item's
-        cluster together (one round trip for a remote store); returns what
-        :meth:`add_member` returns."""
-        ...
-
     def lookup_many(
         self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
     ) -> list[tuple[StoredItem | None, list[str], str | None]]:
-        """For each (item id, bands, exact key): :meth:`lookup`, and the cluster the
-        exact key is bound to (None when unbound), without binding it; one round trip for
-        a remote store."""
+        """For each (item id, bands, exact key): :meth:`get_item`, :meth:`band_candidates`
+        of the bands, and the cluster the exact key is bound to (None when unbound),
+        without binding it; one round trip for a remote store."""
         ...
 
     def claim_exacts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
@@ -264,8 +249,9 @@ class CampaignStorage(Protocol):
 
     def commit_many(self, steps: Sequence[CommitStep]) -> list[tuple[int, float | None]]:
         """Each step in order, atomically for a remote store: a :class:`Write` is
-        :meth:`commit`, a cluster id alone is :meth:`cluster_info`; each returns its
-        (size, earliest sighting) as it stands right after the steps before it."""
+        :meth:`put_item`, :meth:`add_to_bands` and :meth:`add_member` of the item's
+        cluster, a cluster id alone is :meth:`cluster_info`; each returns its (size,
+        earliest sighting) as it stands right after the steps before it."""
         ...
 
 
@@ -337,23 +323,15 @@ class InMemoryCampaignStorage:
             return 0, None
         return len(members), self._earliest[cluster_id]
 
-    def lookup(
-        self, item_id: str, bands: Sequence[str], limit: int
-    ) -> tuple[StoredItem | None, list[str]]:
-        return self.get_item(item_id), self.band_candidates(bands, limit) if bands else []
-
-    def commit(
-        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
-    ) -> tuple[int, float]:
-        self.put_item(item_id, item)
-        self.add_to_bands(bands, item_id)
-        return self.add_member(item.cluster_id, item_id, seen_at)
-
     def lookup_many(
         self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
     ) -> list[tuple[StoredItem | None, list[str], str | None]]:
         return [
-            (*self.lookup(item_id, bands, limit), self._exact.get(key))
+            (
+                self.get_item(item_id),
+                self.band_candidates(bands, limit) if bands else [],
+                self._exact.get(key),
+            )
             for item_id, bands, key in items
         ]
 
@@ -364,7 +342,9 @@ class InMemoryCampaignStorage:
         out: list[tuple[int, float | None]] = []
         for step in steps:
             if isinstance(step, Write):
-                out.append(self.commit(step.item_id, step.item, step.bands, step.seen_at))
+                self.put_item(step.item_id, step.item)
+                self.add_to_bands(step.bands, step.item_id)
+                out.append(self.add_member(step.item.cluster_id, step.item_id, step.seen_at))
             else:
                 out.append(self.cluster_info(step))
         return out

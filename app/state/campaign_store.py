@@ -111,38 +111,6 @@ class RedisCampaignStorage:
         first = self.redis.zrange(name, 0, 0, withscores=True)
         return size, float(first[0][1])
 
-    def lookup(
-        self, item_id: str, bands: Sequence[str], limit: int
-    ) -> tuple[StoredItem | None, list[str]]:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(self._k("item", item_id))
-        for band in bands:
-            pipe.zrange(self._k("zband", band), 0, limit - 1)
-        item, *firsts = pipe.execute()
-        members = [[_text(m) for m in band] for band in firsts]
-        return self._stored(item), smallest_ids(members, limit) if members else []
-
-    def commit(
-        self, item_id: str, item: StoredItem, bands: Sequence[str], seen_at: float
-    ) -> tuple[int, float]:
-        # one transaction, as the separate steps each were: the size and first sighting
-        # read back are those right after this item's own writes
-        pipe = self.redis.pipeline()
-        name = self._k("item", item_id)
-        pipe.hset(name, mapping={"cluster": item.cluster_id, "sig": item.signature or b""})
-        pipe.expire(name, self.ttl)
-        for band in bands:
-            band_key = self._k("zband", band)
-            pipe.zadd(band_key, {item_id: 0})
-            pipe.expire(band_key, self.ttl)
-        members = self._k("members", item.cluster_id)
-        pipe.zadd(members, {item_id: seen_at}, nx=True)
-        pipe.expire(members, self.ttl)
-        pipe.zcard(members)
-        pipe.zrange(members, 0, 0, withscores=True)
-        *_, size, first = pipe.execute()
-        return int(size), float(first[0][1])
-
     def lookup_many(
         self, items: Sequence[tuple[str, Sequence[str], str]], limit: int
     ) -> list[tuple[StoredItem | None, list[str], str | None]]:

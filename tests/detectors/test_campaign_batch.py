@@ -24,6 +24,7 @@ from detectors.campaign import (
 )
 from detectors.normalize import normalize_text
 from tests.detectors.conftest import CAMPAIGN, UNRELATED
+from tests.support.signatures import with_agreement
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -180,13 +181,6 @@ def test_normalized_texts_must_match_items() -> None:
     index = CampaignIndex(InMemoryCampaignStorage())
     with pytest.raises(ValueError):
         index.prepare([("a", CAMPAIGN[0]), ("b", CAMPAIGN[1])], normalized=[CAMPAIGN[0]])
-
-
-def with_agreement(signature: np.ndarray, share: float) -> bytes:
-    """A stored signature agreeing with ``signature`` on the first ``share`` of positions."""
-    other = signature.copy()
-    other[int(share * len(signature)) :] += np.uint64(1)
-    return other.tobytes()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,9 @@ from detectors.campaign import (
     shingles,
 )
 from tests.detectors.conftest import CAMPAIGN, UNRELATED
-from tests.detectors.test_campaign_batch import T0, with_agreement
+from tests.support.signatures import with_agreement
+
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.redis
 
@@ -204,4 +206,3 @@ def test_candidates_are_compared_group_by_group(
         chosen.append(result.campaign_id)
     assert chosen == [joins, joins]
     assert CANDIDATE_GROUP == 16
-
