@@ -298,9 +298,16 @@ class TrustEngine:
         return self.verifier.versions
 
     def verify_bytes(
-        self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
+        self,
+        data: bytes,
+        *,
+        sidecar: bytes | None = None,
+        digest: str | None = None,
+        missed: bool = False,
     ) -> dict[str, Any]:
-        doc = self.verifier.verify_bytes(data, sidecar=sidecar, digest=digest)
+        """A verdict for uploaded content; ``missed``: the caller found ``digest`` absent
+        from the cache just now (see :meth:`VerdictService.verify_bytes`)."""
+        doc = self.verifier.verify_bytes(data, sidecar=sidecar, digest=digest, missed=missed)
         self._review(doc, source="verify", content=data)
         return doc
 

@@ -23,6 +23,7 @@ call and is replaced by the next one.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
 import signal
@@ -185,6 +186,17 @@ class WorkerJob:
     def __init__(self, pool: C2paWorkers, worker: _Worker) -> None:
         self._pool = pool
         self._worker: _Worker | None = worker
+
+    @property
+    def taken(self) -> bool:
+        """True once :meth:`result` was called."""
+        return self._worker is None
+
+    def close(self) -> None:
+        """Wait for an answer nobody took, and hand the worker back (no-op once taken)."""
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                self.result()
 
     def result(self) -> Any:
         worker, self._worker = self._worker, None

@@ -21,7 +21,7 @@ Each step is a collector (:mod:`app.verdict.collectors`); this module only order
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from app.content import BINARY_TYPE, TEXT_TYPE, decode_text
 from app.soft_binding import FINGERPRINT_MEDIA_TYPES, SoftBindingCollector
@@ -43,6 +43,7 @@ from app.verdict.evidence import (
 from app.verdict.vocabulary import C2paState
 from signing.c2pa_media import C2paEvidence, normalize_media_type, readable_media_types
 from signing.c2pa_text import visible_text
+from signing.c2pa_workers import WorkerJob
 from signing.errors import UnsupportedMediaType
 from signing.media import check_structure, sniff_media_type
 
@@ -62,6 +63,9 @@ class BytesRequest:
     data: bytes
     sha256: str
     sidecar: bytes | None = None
+    #: the C2PA validation of step (2), when :meth:`CollectionPipeline.start` began it
+    #: already; whoever made the request closes it (:meth:`WorkerJob.close`)
+    reading: WorkerJob | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,21 @@ class CollectionPipeline:
         self.content = content
         self.soft = soft
         self.store = store
+
+    def start(self, request: BytesRequest) -> BytesRequest:
+        """The request with step (2) under way, for media that c2pa reads: the caller can
+        do its own look-ups while a worker validates, then :meth:`collect` the request
+        and, whatever happened, close its ``reading``."""
+        if request.reading is not None:
+            return request
+        sniffed = sniff_media_type(request.data)
+        if sniffed is None or not self._readable(sniffed):
+            return request
+        return replace(request, reading=self.c2pa.start(request.data, sniffed, request.sidecar))
+
+    @staticmethod
+    def _readable(media_type: str) -> bool:
+        return normalize_media_type(media_type) in readable_media_types()
 
     def collect(self, request: Request) -> Evidence:
         return self.collect_many([request])[0]
@@ -145,9 +164,11 @@ class CollectionPipeline:
                 )
             return _evidence(subject, found)
         subject = Subject(sha, sniffed, len(data))
-        # (2) C2PA, in a worker process while this thread reads the records
-        readable = normalize_media_type(sniffed) in readable_media_types()
-        reading = self.c2pa.start(data, sniffed, request.sidecar) if readable else None
+        # (2) C2PA, in a worker process while this thread reads the records (begun
+        # already when the request was started)
+        reading = request.reading
+        if reading is None and self._readable(sniffed):
+            reading = self.c2pa.start(data, sniffed, request.sidecar)
         try:
             # (3) records, read while c2pa validates
             stored = self.records.collect(sha)

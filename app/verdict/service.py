@@ -6,6 +6,8 @@ parses HTTP or prints.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +31,27 @@ __all__ = ["VerdictService"]
 
 #: verdicts that the soft-binding index can change when a new original is signed
 UNBACKED = frozenset({Verdict.UNVERIFIED.value, Verdict.SIMILAR.value})
+UNBACKED_REMEMBERED = 4096  # digests of such verdicts kept per process (about 0.5 MB)
+
+
+class RecentDigests:
+    """The last ``size`` digests added, safe across threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._digests: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, sha256: str) -> None:
+        with self._lock:
+            self._digests[sha256] = None
+            self._digests.move_to_end(sha256)
+            if len(self._digests) > self.size:
+                self._digests.popitem(last=False)
+
+    def seen(self, sha256: str) -> bool:
+        with self._lock:
+            return sha256 in self._digests
 
 
 class VerdictService:
@@ -51,6 +74,8 @@ class VerdictService:
         self.keys = keys
         self.soft_index = soft_index
         self._model_version = model_version
+        #: digests whose verdict this process cached under the index's generation
+        self._unbacked = RecentDigests(UNBACKED_REMEMBERED)
 
     @property
     def versions(self) -> str:
@@ -60,17 +85,33 @@ class VerdictService:
         return f"{self.policy.version}|{self._model_version()}|n{NORMALIZATION_VERSION}"
 
     def verify_bytes(
-        self, data: bytes, *, sidecar: bytes | None = None, digest: str | None = None
+        self,
+        data: bytes,
+        *,
+        sidecar: bytes | None = None,
+        digest: str | None = None,
+        missed: bool = False,
     ) -> dict[str, Any]:
         """A verdict for the content. ``digest``: its SHA-256 (hex), when the caller has
-        just computed it from these very bytes."""
+        just computed it from these very bytes. ``missed``: the caller has just looked the
+        digest up in the cache (its first key) and found nothing, so the content is most
+        likely new: its C2PA validation starts at once, in a worker, and the cache and
+        index look-ups run while it does, instead of before it. Content whose verdict
+        was cached here under the index's generation (unsigned media asked for again)
+        is looked up first all the same, so that a repeat costs no validation."""
         check_size(data, self.settings.max_upload_bytes)
         if not data:
             raise MalformedContent("content is empty")
         sha = digest or sha256_hex(data)
         variant = f"bytes+{sha256_hex(sidecar)}" if sidecar is not None else "bytes"
         request = BytesRequest(data, sha, sidecar)
-        return self._cached(sha, variant, lambda: self._decide(self.pipeline.collect(request)))
+        if missed and not self._unbacked.seen(sha):
+            request = self.pipeline.start(request)
+        try:
+            return self._cached(sha, variant, lambda: self._decide(self.pipeline.collect(request)))
+        finally:
+            if request.reading is not None:
+                request.reading.close()  # a cached answer came first: let the worker go
 
     def verify_text(self, text: str, *, item_id: str | None = None) -> dict[str, Any]:
         """A verdict for a text. With ``item_id`` (a platform's own id for the post) the
@@ -175,17 +216,18 @@ class VerdictService:
             return hit
         unbacked = f"{versions}|sb{self.soft_index.generation()}" if soft else None
         if unbacked is not None and (hit := self.cache.get(sha, variant, unbacked)) is not None:
+            self._remember_unbacked(sha, variant)
             return hit
         doc = compute()
-        self._store(sha, variant, versions, unbacked, doc)
+        key = self._cache_key(versions, unbacked, doc)
+        if key != versions:
+            self._remember_unbacked(sha, variant)
+        self.cache.set(sha, variant, key, doc)
         return doc
 
-    def _store(
-        self, sha: str, variant: str, versions: str, unbacked: str | None, doc: dict[str, Any]
-    ) -> None:
-        """Cache ``doc``: under ``unbacked`` (the key with the soft-binding generation)
-        when nothing signed backs it and the index could change it, else ``versions``."""
-        self.cache.set(sha, variant, self._cache_key(versions, unbacked, doc), doc)
+    def _remember_unbacked(self, sha: str, variant: str) -> None:
+        if variant.startswith("bytes"):  # what verify_bytes consults
+            self._unbacked.add(sha)
 
     @staticmethod
     def _cache_key(versions: str, unbacked: str | None, doc: dict[str, Any]) -> str:

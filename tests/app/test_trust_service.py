@@ -112,6 +112,52 @@ def test_cache_invalidated_by_signing(engine: TrustEngine) -> None:
     assert engine.verify_text("soon signed")["verdict"] == "verified"
 
 
+def test_a_missed_upload_is_validated_while_the_cache_is_read(engine: TrustEngine) -> None:
+    """``missed`` (the route found the digest absent from the cache): the C2PA read starts
+    first, the same verdict comes back, no worker is left holding an answer, and unsigned
+    media asked for again is answered from the cache without a new read."""
+    from tests.support.media_factory import make_jpeg
+    from tests.support.pictures import encode, photo
+
+    collector = engine.verifier.pipeline.c2pa
+    pool = collector.workers
+    started: list[int] = []
+    start = collector.start
+
+    def counted(data: bytes, media_type: str, sidecar: bytes | None) -> object:
+        started.append(len(data))
+        return start(data, media_type, sidecar)
+
+    collector.start = counted  # type: ignore[method-assign]
+    picture = make_jpeg(96, 64)
+    first, second = (engine.sign_bytes(picture).content for _ in range(2))
+    assert first is not None and second is not None and first != second
+
+    fresh = engine.verify_bytes(first, missed=True)
+    alone = engine.verify_bytes(second)  # the same picture signed again, the usual order
+    assert fresh["verdict"] == alone["verdict"] == "verified"
+    # the same evidence, but for the new manifest's label
+    label = {"manifest_label": None}
+    assert {**fresh["provenance"]["c2pa"], **label} == {**alone["provenance"]["c2pa"], **label}
+    assert fresh["provenance"]["records"] == alone["provenance"]["records"] == 1
+    assert fresh["reasons"] == alone["reasons"]
+    assert len(started) == 2
+    # cached now: read again as if the route had just missed it (a race with another
+    # request): the cached answer, and the read that was started is waited for
+    assert engine.verify_bytes(first, missed=True) == fresh
+    assert len(started) == 3
+    assert len(pool._idle) == pool._count
+
+    unsigned = encode(photo(3), quality=85)
+    doc = engine.verify_bytes(unsigned, missed=True)
+    assert doc["verdict"] == "unverified" and len(started) == 4
+    # its verdict is cached under the soft-binding generation, which the route's look-up
+    # does not read: asked for again, it is found without validating the file anew
+    assert engine.verify_bytes(unsigned, missed=True) == doc
+    assert len(started) == 4
+    assert len(pool._idle) == pool._count
+
+
 def test_concurrent_texts_share_one_pass_and_answer_as_alone(engine: TrustEngine) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -134,6 +134,30 @@ def test_callers_beyond_the_pool_size_wait_their_turn(
     assert len(readers._idle) <= readers.size
 
 
+def test_a_job_nobody_took_is_waited_for_on_close_and_its_worker_goes_back(
+    local_chain: C2paSigningMaterial, signed_jpeg: bytes
+) -> None:
+    pool = C2paWorkers(local_chain.root_pem, workers=1)
+    try:
+        job = pool.start_read(signed_jpeg, "image/jpeg")
+        assert not job.taken and pool._idle == []
+        job.close()
+        assert job.taken and len(pool._idle) == 1
+        job.close()  # closing again changes nothing
+        assert len(pool._idle) == 1
+        with pytest.raises(RuntimeError, match="already taken"):
+            job.result()
+        # the next call gets its own answer, not the one nobody took
+        unsigned = media_factory.make_jpeg(160, 120)
+        assert pool.read(unsigned, "image/jpeg").state == "absent"
+        taken = pool.start_read(signed_jpeg, "image/jpeg")
+        assert taken.result().state == "Trusted"
+        taken.close()  # after the result: nothing to wait for
+        assert len(pool._idle) == 1
+    finally:
+        pool.close()
+
+
 def test_closed_pool_refuses_work(local_chain: C2paSigningMaterial, signed_jpeg: bytes) -> None:
     pool = C2paWorkers(local_chain.root_pem, workers=1)
     pool.start()

@@ -92,6 +92,9 @@ async def verify(request: Request, engine: EngineDep) -> Response:
         cached = await engine.cache.aget_json(digest, "bytes", engine.versions)
         if cached is not None:
             return JsonBytes(cached)
+    missed = digest is not None  # then the look-ups overlap the C2PA validation
     return JsonBytes(
-        await run_in_threadpool(lambda: engine.verify_bytes(data, sidecar=sidecar, digest=digest))
+        await run_in_threadpool(
+            lambda: engine.verify_bytes(data, sidecar=sidecar, digest=digest, missed=missed)
+        )
     )
