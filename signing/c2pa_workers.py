@@ -187,11 +187,6 @@ class WorkerJob:
         self._pool = pool
         self._worker: _Worker | None = worker
 
-    @property
-    def taken(self) -> bool:
-        """True once :meth:`result` was called."""
-        return self._worker is None
-
     def close(self) -> None:
         """Wait for an answer nobody took, and hand the worker back (no-op once taken)."""
         if self._worker is not None:

@@ -6,8 +6,6 @@ parses HTTP or prints.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +23,7 @@ from app.verdict.vocabulary import Verdict
 from detectors.normalize import NORMALIZATION_VERSION
 from signing.errors import MalformedContent
 from signing.keys import KeyRing
+from signing.lru import Lru
 from signing.records import sha256_hex
 
 __all__ = ["VerdictService"]
@@ -32,26 +31,6 @@ __all__ = ["VerdictService"]
 #: verdicts that the soft-binding index can change when a new original is signed
 UNBACKED = frozenset({Verdict.UNVERIFIED.value, Verdict.SIMILAR.value})
 UNBACKED_REMEMBERED = 4096  # digests of such verdicts kept per process (about 0.5 MB)
-
-
-class RecentDigests:
-    """The last ``size`` digests added, safe across threads."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._digests: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, sha256: str) -> None:
-        with self._lock:
-            self._digests[sha256] = None
-            self._digests.move_to_end(sha256)
-            if len(self._digests) > self.size:
-                self._digests.popitem(last=False)
-
-    def seen(self, sha256: str) -> bool:
-        with self._lock:
-            return sha256 in self._digests
 
 
 class VerdictService:
@@ -75,7 +54,7 @@ class VerdictService:
         self.soft_index = soft_index
         self._model_version = model_version
         #: digests whose verdict this process cached under the index's generation
-        self._unbacked = RecentDigests(UNBACKED_REMEMBERED)
+        self._unbacked: Lru[str, bool] = Lru(UNBACKED_REMEMBERED)
 
     @property
     def versions(self) -> str:
@@ -105,7 +84,7 @@ class VerdictService:
         sha = digest or sha256_hex(data)
         variant = f"bytes+{sha256_hex(sidecar)}" if sidecar is not None else "bytes"
         request = BytesRequest(data, sha, sidecar)
-        if missed and not self._unbacked.seen(sha):
+        if missed and self._unbacked.get(sha) is None:
             request = self.pipeline.start(request)
         try:
             return self._cached(sha, variant, lambda: self._decide(self.pipeline.collect(request)))
@@ -227,7 +206,7 @@ class VerdictService:
 
     def _remember_unbacked(self, sha: str, variant: str) -> None:
         if variant.startswith("bytes"):  # what verify_bytes consults
-            self._unbacked.add(sha)
+            self._unbacked.put(sha, True)
 
     @staticmethod
     def _cache_key(versions: str, unbacked: str | None, doc: dict[str, Any]) -> str:
